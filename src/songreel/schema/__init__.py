@@ -1,0 +1,1 @@
+"""Frozen data objects passed between stages. Nothing heavy is imported here."""
