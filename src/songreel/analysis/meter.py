@@ -1,0 +1,128 @@
+"""Meter and bar phase from accents per beat position.
+
+Each beat gets an accent: low-frequency onset strength (kick and bass notes land on strong beats)
+plus harmonic change (chords change on downbeats). For each candidate meter and phase the
+downbeats' mean accent is compared with the other beats'; the best contrast wins. 6/8 is read at
+the eighth-note level (6 beats a bar, accents on 1 and 4): it beats 3/4 when beat 1 is stronger
+than beat 4.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+
+#: Meters chosen from the audio when none is given (beats per bar).
+METERS = (3, 4, 6)
+#: Contrast bonus for 4/4, the common case, so that weak evidence does not flip to 3 or 6.
+PRIOR_4 = 0.15
+
+
+def beat_accents(*, beats: np.ndarray, onset_low: np.ndarray, chroma: np.ndarray, onset: np.ndarray,
+                 frame_rate: float, latency: float = 0.0) -> np.ndarray:
+    """Accent strength of each beat, z-scored, shape ``(n_beats,)``.
+
+    Parameters
+    ----------
+    beats : ndarray (n_beats,)
+        Beat times in seconds.
+    onset_low : ndarray (n_frames,)
+        Low-frequency onset strength.
+    chroma : ndarray (12, n_frames)
+    onset : ndarray (n_frames,)
+        Full-band onset strength.
+    frame_rate : float
+        Frames per second of the features.
+    latency : float
+        Seconds to add to a beat time to find its frame in the (late) onset envelopes.
+    """
+    n = onset.shape[-1]
+    beats = np.asarray(beats, dtype=float)
+    if beats.size == 0:
+        return np.zeros(0)
+    frames = np.clip(np.round((beats + latency) * frame_rate).astype(int), 0, n - 1)
+
+    def peak(env):
+        win = np.stack([env[np.clip(frames + d, 0, n - 1)] for d in range(-2, 3)])
+        return win.max(axis=0)
+
+    low, full = peak(onset_low), peak(onset)
+    # harmonic change: chroma of the beat span vs the previous beat span
+    bounds = np.concatenate([np.clip(np.round(beats * frame_rate).astype(int), 0, n - 1), [n]])
+    sync = np.stack([chroma[:, a:max(b, a + 1)].mean(axis=1) for a, b in zip(bounds[:-1], bounds[1:])], axis=1)
+    sync = sync / (np.linalg.norm(sync, axis=0, keepdims=True) + 1e-9)
+    change = np.zeros(beats.size)
+    change[1:] = 1.0 - np.sum(sync[:, 1:] * sync[:, :-1], axis=0)
+    change[0] = change[1] if beats.size > 1 else 0.0
+    return _z(low) + _z(change) + 0.5 * _z(full)
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    s = np.std(x)
+    return (x - np.mean(x)) / s if s > 1e-9 else np.zeros_like(x)
+
+
+def downbeats(*, beats: np.ndarray, accents: np.ndarray, meter: int | None = None,
+              first_downbeat: float | None = None, meters=METERS) -> tuple[int, np.ndarray, float]:
+    """Choose the meter and the bar phase.
+
+    Parameters
+    ----------
+    beats : ndarray (n_beats,)
+        Beat times in seconds.
+    accents : ndarray (n_beats,)
+        Per-beat accent (:func:`beat_accents`).
+    meter : int, optional
+        Beats per bar, 2..12 (6/8 is 6); fixes the meter, the phase is still read from the audio.
+    first_downbeat : float, optional
+        Seconds; the beat nearest this time is a downbeat (fixes the phase).
+    meters : sequence of int
+        Candidates when ``meter`` is not given.
+
+    Returns
+    -------
+    meter : int
+    downbeats : ndarray
+        The subset of ``beats`` that start bars.
+    confidence : float
+        Accent contrast of the chosen meter and phase (0 when both were given).
+
+    Raises
+    ------
+    InputError
+        ``meter`` outside 2..12, or ``first_downbeat`` not a finite number of seconds.
+    """
+    if meter is not None and (isinstance(meter, bool) or not isinstance(meter, (int, np.integer))
+                              or not 2 <= int(meter) <= 12):
+        raise InputError(f"meter: expected beats per bar as a whole number 2..12 (6/8 is 6), got {meter!r}")
+    if first_downbeat is not None and (isinstance(first_downbeat, bool)
+                                       or not isinstance(first_downbeat, (int, float, np.integer, np.floating))
+                                       or not np.isfinite(first_downbeat) or first_downbeat < 0):
+        raise InputError(f"first_downbeat: expected a time in seconds >= 0, got {first_downbeat!r}")
+    beats = np.asarray(beats, dtype=float)
+    accents = np.asarray(accents, dtype=float)
+    if beats.size == 0:
+        return int(meter or 4), beats, 0.0
+    candidates = [int(meter)] if meter else list(meters)
+    forced_phase = None
+    if first_downbeat is not None:
+        forced_phase = int(np.argmin(np.abs(beats - first_downbeat)))
+    best = None
+    idx = np.arange(beats.size)
+    for m in candidates:
+        phases = [forced_phase % m] if forced_phase is not None else range(m)
+        for p in phases:
+            score = _contrast(accents, idx % m == p)
+            if m == 4:
+                score += PRIOR_4
+            if best is None or score > best[0]:
+                best = (score, m, p)
+    _, m, p = best
+    return m, beats[idx % m == p], float(best[0] - (PRIOR_4 if m == 4 else 0.0))
+
+
+def _contrast(accents: np.ndarray, mask: np.ndarray) -> float:
+    if mask.all() or not mask.any():
+        return 0.0
+    return float(accents[mask].mean() - accents[~mask].mean())
