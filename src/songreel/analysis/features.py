@@ -16,7 +16,7 @@ SR = 22050
 #: Hop in samples at :data:`SR` (11.6 ms, 86.13 frames/s). Hop 512 biases tempo (120 -> 117.45 BPM).
 HOP = 256
 N_FFT = 2048
-N_MELS = 96
+N_MELS = 128
 #: Mel bands below this frequency make the low-frequency (kick/bass) onset envelope.
 LOW_HZ = 200.0
 
@@ -98,11 +98,11 @@ def compute_features(y: np.ndarray, *, sr: int = SR, hop_length: int = HOP) -> F
         y = np.pad(y, (0, N_FFT - y.shape[0]))
     stft = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=hop_length, center=True))
     power = stft**2
-    mel_fb = librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS, fmin=27.5, fmax=min(11025.0, sr / 2))
+    mel_fb = librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS, fmin=0.0, fmax=sr / 2)
     mel = mel_fb @ power
     mel_db = librosa.power_to_db(mel, ref=np.max, top_db=80.0)
     onset = librosa.onset.onset_strength(S=mel_db, sr=sr, hop_length=hop_length, lag=1, max_size=1)
-    freqs = librosa.mel_frequencies(n_mels=N_MELS, fmin=27.5, fmax=min(11025.0, sr / 2))
+    freqs = librosa.mel_frequencies(n_mels=N_MELS, fmin=0.0, fmax=sr / 2)
     low = freqs < LOW_HZ
     onset_low = librosa.onset.onset_strength(S=mel_db[low], sr=sr, hop_length=hop_length, lag=1, max_size=1)
     chroma = librosa.feature.chroma_stft(S=power, sr=sr, n_fft=N_FFT, hop_length=hop_length, tuning=0.0)

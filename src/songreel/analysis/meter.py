@@ -15,8 +15,8 @@ from ..errors import InputError
 
 #: Meters chosen from the audio when none is given (beats per bar).
 METERS = (3, 4, 6)
-#: Contrast bonus for 4/4, the common case, so that weak evidence does not flip to 3 or 6.
-PRIOR_4 = 0.15
+#: Bonus (in standard errors) for 4/4, the common case, so weak evidence does not flip to 3 or 6.
+PRIOR_4 = 2.0
 
 
 def beat_accents(*, beats: np.ndarray, onset_low: np.ndarray, chroma: np.ndarray, onset: np.ndarray,
@@ -105,24 +105,26 @@ def downbeats(*, beats: np.ndarray, accents: np.ndarray, meter: int | None = Non
     if beats.size == 0:
         return int(meter or 4), beats, 0.0
     candidates = [int(meter)] if meter else list(meters)
-    forced_phase = None
-    if first_downbeat is not None:
-        forced_phase = int(np.argmin(np.abs(beats - first_downbeat)))
-    best = None
     idx = np.arange(beats.size)
-    for m in candidates:
-        phases = [forced_phase % m] if forced_phase is not None else range(m)
-        for p in phases:
-            score = _contrast(accents, idx % m == p)
-            if m == 4:
-                score += PRIOR_4
+    best = None
+    for m in candidates:  # the meter is read from the audio even when the phase is given
+        for p in range(m):
+            score = _contrast(accents, idx % m == p) + (PRIOR_4 if m == 4 else 0.0)
             if best is None or score > best[0]:
                 best = (score, m, p)
     _, m, p = best
-    return m, beats[idx % m == p], float(best[0] - (PRIOR_4 if m == 4 else 0.0))
+    if first_downbeat is not None:
+        p = int(np.argmin(np.abs(beats - first_downbeat))) % m
+    confidence = _contrast(accents, idx % m == p)
+    return m, beats[idx % m == p], float(confidence)
 
 
 def _contrast(accents: np.ndarray, mask: np.ndarray) -> float:
-    if mask.all() or not mask.any():
+    """Downbeat-vs-other mean accent difference in standard errors (a two-sample t statistic)."""
+    if mask.sum() < 1 or (~mask).sum() < 1:
         return 0.0
-    return float(accents[mask].mean() - accents[~mask].mean())
+    a, b = accents[mask], accents[~mask]
+    spread = np.sqrt((a.var() * a.size + b.var() * b.size) / max(a.size + b.size - 2, 1))
+    if spread < 1e-9:
+        return 0.0
+    return float((a.mean() - b.mean()) / (spread * np.sqrt(1.0 / a.size + 1.0 / b.size)))

@@ -79,6 +79,9 @@ class GenerationRequest:
     last_frame: Optional[FrameRef] = None
     prefix: Optional[FrameRef] = None
     context: dict = field(default_factory=dict, hash=False)
+    source: Optional[Path] = field(default=None, compare=False)
+    """A user file the clip is made from (footage); identified in the key by its hash in ``context``,
+    so moving the project folder does not invalidate the clip."""
 
     @property
     def seconds(self) -> Fraction:

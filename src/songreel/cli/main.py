@@ -1,0 +1,266 @@
+"""The ``songreel`` command: a thin Typer + Rich shell over :mod:`songreel.reel`.
+
+User errors print one red line and exit 2 (``--debug`` shows the traceback). Heavy modules (librosa,
+av, torch) are imported inside the commands so ``songreel --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="songreel: a song and a story in, a finished beat-synced music video out.")
+console = Console(stderr=True, highlight=False)
+out_console = Console(highlight=False)
+STATE = {"debug": False}
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")):
+    STATE["debug"] = debug
+
+
+def fail(e: BaseException) -> None:
+    """Print one line for a user error and exit 2."""
+    if STATE["debug"]:
+        console.print_exception()
+    text = str(e).replace("\n", " ")
+    console.print(f"[bold red]error:[/] {text}", soft_wrap=True, markup=False, style=None) if False else \
+        console.print("[bold red]error:[/] " + _escape(text), soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+class RichProgress:
+    """Rich progress bars with ETA for the stages of a render."""
+
+    def __init__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+            TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("[bold]{task.description:<10}"), BarColumn(),
+                            TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TextColumn("eta"),
+                            TimeRemainingColumn(), TextColumn("{task.fields[note]}"), console=console,
+                            transient=False)
+        self.tasks = {}
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.__exit__(*exc)
+
+    def stage(self, name, total=None):
+        if name not in self.tasks:
+            self.tasks[name] = self.bar.add_task(name, total=total, note="")
+
+    def advance(self, name, done, total=None, note=""):
+        self.stage(name, total)
+        self.bar.update(self.tasks[name], completed=done, total=total, note=note[:40])
+
+    def message(self, text):
+        self.bar.console.print(text)
+
+
+def _run(fn):
+    from ..errors import SongreelError
+
+    try:
+        return fn()
+    except SongreelError as e:
+        fail(e)
+    except KeyboardInterrupt:
+        console.print("[yellow]stopped[/]: finished clips are kept and will be reused")
+        raise typer.Exit(130)
+
+
+def _print_report(res) -> None:
+    r = res.report
+    s = r["sync"]
+    sh = r["shots"]
+    out_console.print(f"[green]wrote[/] {res.video}")
+    out_console.print(f"  sync: max cut error {s['max_cut_error_ms']:.1f} ms (half a frame is {s['half_frame_ms']:.1f} ms), "
+                      f"video - audio {s['length_delta_ms']:+.1f} ms, {s['video_frames']} frames")
+    out_console.print(f"  shots: generated {sh['generated']}, reused {sh['reused']}")
+    for w in res.warnings:
+        out_console.print(f"  [yellow]note:[/] {_escape(w)}")
+    out_console.print(f"  report: {res.report_path}")
+
+
+@app.command()
+def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML."),
+           output: Path = typer.Option(..., "-o", "--output", help="The .mp4 to write."),
+           force: bool = typer.Option(False, "--force", help="Replace an existing output."),
+           otio: Optional[Path] = typer.Option(None, "--otio", help="Also write an OpenTimelineIO timeline.")):
+    """Render STORYBOARD to a finished video with its song."""
+    from .. import reel
+
+    stop = threading.Event()
+
+    def go():
+        with RichProgress() as p:
+            try:
+                return reel.render(storyboard, output, force=force, progress=p, stop=stop, otio=otio)
+            except KeyboardInterrupt:
+                stop.set()
+                raise
+
+    _print_report(_run(go))
+
+
+@app.command()
+def demo(output: Path = typer.Option(Path("demo"), "-o", "--output", help="Folder for the demo."),
+         look: str = typer.Option("cuts", "--look", help="cuts or infinite-zoom."),
+         width: int = typer.Option(1280, help="Frame width."), height: int = typer.Option(720, help="Frame height."),
+         force: bool = typer.Option(True, "--force/--no-force", help="Replace a previous demo video.")):
+    """Synthesise a song, write a storyboard of a couple's life, and render it (animatic, no GPU)."""
+    from .. import reel
+    from ..demo import write_demo
+
+    def go():
+        if look not in ("cuts", "infinite-zoom"):
+            from ..errors import InputError
+
+            raise InputError(f"--look: got {look!r}, expected cuts or infinite-zoom")
+        sb = write_demo(output, width=width, height=height, look=look)
+        out_console.print(f"demo song and storyboard in {output}/")
+        with RichProgress() as p:
+            return reel.render(sb, output / "out.mp4", force=force, progress=p)
+
+    res = _run(go)
+    _print_report(res)
+    out_console.print(f"[bold]watch it:[/] {res.video}")
+
+
+@app.command()
+def analyze(song: Path = typer.Argument(..., help="An audio file."),
+            as_json: bool = typer.Option(False, "--json", help="Print JSON for tools."),
+            plot: Optional[Path] = typer.Option(None, "--plot", help="Draw waveform, beats, bars, sections to a PNG."),
+            beats: str = typer.Option("librosa", "--beats", help="Beat tracker: librosa or beat_this."),
+            tempo_hint: Optional[float] = typer.Option(None, "--tempo-hint", help="Approximate BPM (octave)."),
+            bpm: Optional[float] = typer.Option(None, "--bpm", help="Known tempo."),
+            meter: Optional[int] = typer.Option(None, "--meter", help="Beats per bar."),
+            envelopes: bool = typer.Option(False, "--envelopes", help="Include energy envelopes in --json.")):
+    """Tempo, beats, downbeats and sections of SONG."""
+
+    def go():
+        from ..analysis import analyze as _analyze
+        from ..ingest.audio import load_song
+
+        s = load_song(song)
+        a = _analyze(s, tracker=beats, tempo_hint=tempo_hint, bpm=bpm, meter=meter)
+        if plot is not None:
+            from ..analysis import plot_analysis
+
+            plot_analysis(a, s, plot)
+        return a
+
+    a = _run(go)
+    if as_json:
+        d = a.to_dict(envelopes=envelopes)
+        out_console.print_json(json.dumps(d)) if sys.stdout.isatty() else print(json.dumps(d))
+        return
+    from ..plan.planner import section_occurrences
+    from ..timebase import format_time
+
+    out_console.print(f"[bold]{song}[/]  {format_time(a.duration)}  tempo {a.tempo:.2f} BPM  "
+                      f"meter {a.meter}  {len(a.beats)} beats  {len(a.downbeats)} bars  ({a.tracker})")
+    t = Table("section", "start", "end", "bars")
+    for label, k, s in section_occurrences(a.sections):
+        bars = sum(1 for d in a.downbeats if s.start - 1e-6 <= d < s.end - 1e-6)
+        t.add_row(f"{label} {k}", format_time(s.start), format_time(s.end), str(bars))
+    out_console.print(t)
+    out_console.print("downbeats: " + " ".join(f"{d:.2f}" for d in a.downbeats[:16]) +
+                      (" ..." if len(a.downbeats) > 16 else ""))
+    if plot is not None:
+        out_console.print(f"plot: {plot}")
+
+
+@app.command()
+def plan(storyboard: Path = typer.Argument(..., help="The storyboard YAML."),
+         as_json: bool = typer.Option(False, "--json", help="Print JSON for tools.")):
+    """The shot list on the beat grid, before any generation."""
+    from .. import reel
+
+    def go():
+        sb = reel.load(storyboard)
+        a = reel.analyze_storyboard_song(sb)
+        return sb, reel.make_plan(sb, a)
+
+    sb, p = _run(go)
+    if as_json:
+        print(json.dumps(p.to_dict()))
+        return
+    from ..timebase import format_time
+
+    fps = float(p.fps)
+    out_console.print(f"[bold]{p.title or storyboard}[/]  {format_time(p.duration)}  {p.tempo:.1f} BPM  "
+                      f"{p.meter}/4  {p.width}x{p.height} @ {fps:g} fps  {p.total_frames} frames")
+    t = Table("#", "start", "bar.beat", "section", "length", "frames", "into next", "backend", "prompt")
+    for s in p.shots:
+        beats = s.end_beat - s.start_beat
+        bars, rest = divmod(beats, p.meter)
+        length = (f"{bars} bars" if bars else "") + (f" {rest} beats" if rest else "")
+        tr = s.transition.kind + (f" {s.transition.frames}f" if s.transition.frames else "") if s.transition else "end"
+        prompt = s.prompt if len(s.prompt) <= 48 else s.prompt[:47] + "…"
+        t.add_row(str(s.index + 1), format_time(s.start / fps), s.position, s.section,
+                  f"{length.strip() or '-'} / {s.frames / fps:.2f}s", str(s.frames), tr,
+                  s.backend.name + (f" ×{len(s.segments)}" if len(s.segments) > 1 else ""), _escape(prompt))
+    out_console.print(t)
+    for w in p.warnings:
+        out_console.print(f"[yellow]note:[/] {_escape(w)}")
+
+
+@app.command()
+def backends():
+    """What is installed, and what each extra would add."""
+    from ..generate import registry
+
+    t = Table("backend", "status", "what it is")
+    for name in registry.names():
+        entry = registry.BACKENDS.get(name)
+        if entry is None:
+            t.add_row(name, "[green]plug-in[/]", "")
+            continue
+        missing = registry.missing_modules(name)
+        status = "[green]ready[/]" if not missing else f"[yellow]pip install 'songreel[{entry.extra}]'[/]"
+        t.add_row(name, status, entry.summary)
+    out_console.print(t)
+
+
+def _mount_optional():
+    """Sub-apps owned by other modules (models, store, export...), mounted when present."""
+    import importlib
+
+    for mod, name in (("songreel.cli.models", "models"),):
+        try:
+            sub = importlib.import_module(mod)
+        except ImportError:
+            continue
+        app.add_typer(sub.app, name=name)
+
+
+_mount_optional()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

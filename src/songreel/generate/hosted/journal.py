@@ -1,0 +1,196 @@
+"""The hosted-job journal: every paid job is written down before it is sent, so a restart never pays twice.
+
+One SQLite file (WAL mode) at ``<project>/.songreel/jobs.sqlite``, shared by every thread and process
+that renders the project. One row per clip request (the request's content address is the key)::
+
+    submitting ──► submitted ──► done            (the usual path)
+        │              │
+        │              └──► failed                the provider refused or failed the job (not retried
+        │                                         automatically; a new run submits a fresh job)
+        └──► unknown                              a crash or a lost reply between send and answer that
+                                                  could not be resolved by looking the job up
+
+``submitting`` is written (and committed) *before* the request leaves the machine; the provider's job
+id is committed the moment the reply arrives. A row with a job id is only ever polled, never sent
+again. A ``submitting`` row found by a later run means the outcome is unknown: the backend resolves
+it (looks the job up where the provider allows) before anything is sent.
+
+The journal never holds an API key: rows carry the request key, provider, model, a digest of the
+request body, the provider's job id, states, times and the provider's error text.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional
+
+SUBMITTING, SUBMITTED, DONE, FAILED, UNKNOWN = "submitting", "submitted", "done", "failed", "unknown"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    key          TEXT PRIMARY KEY,   -- GenerationRequest.key(): the clip's content address
+    provider     TEXT NOT NULL,
+    model        TEXT NOT NULL,
+    digest       TEXT NOT NULL,      -- sha256 of the provider request (without images' bytes)
+    state        TEXT NOT NULL,
+    provider_id  TEXT,
+    owner        TEXT NOT NULL,      -- host:pid of the process that wrote the intent
+    seconds      REAL,               -- billed clip length
+    created      REAL NOT NULL,      -- intent written (unix time)
+    updated      REAL NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 1,
+    error        TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_provider_id ON jobs (provider, provider_id);
+"""
+
+
+@dataclass(frozen=True)
+class JobRow:
+    key: str
+    provider: str
+    model: str
+    digest: str
+    state: str
+    provider_id: Optional[str]
+    owner: str
+    seconds: Optional[float]
+    created: float
+    updated: float
+    attempts: int
+    error: Optional[str]
+
+    @property
+    def owner_alive(self) -> bool:
+        """True when the owning process is alive on this host (and is not this process)."""
+        host, _, pid = self.owner.rpartition(":")
+        if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def owner_token() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Journal:
+    """Job rows in ``path`` (created on first use). Safe across threads and processes.
+
+    Every method opens its own short transaction; writes use ``BEGIN IMMEDIATE`` so two processes
+    claiming the same key serialise on SQLite's write lock.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._tx() as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+
+    # -- connection per thread -------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None, check_same_thread=True)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")  # an intent must survive a power cut before we pay
+            db.row_factory = sqlite3.Row
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def get(self, key: str) -> Optional[JobRow]:
+        row = self._db().execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
+        return None if row is None else JobRow(**dict(row))
+
+    def known_ids(self, provider: str) -> set[str]:
+        """Provider job ids already claimed by some row (so a lookup never adopts another clip's job)."""
+        rows = self._db().execute("SELECT provider_id FROM jobs WHERE provider = ? AND provider_id IS NOT NULL",
+                                  (provider,)).fetchall()
+        return {r[0] for r in rows}
+
+    def rows(self) -> list[JobRow]:
+        return [JobRow(**dict(r)) for r in self._db().execute("SELECT * FROM jobs ORDER BY created").fetchall()]
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def claim(self, key: str, *, provider: str, model: str, digest: str, seconds: float) -> tuple[str, JobRow]:
+        """Write the intent to submit ``key``, unless a row already exists.
+
+        Returns
+        -------
+        outcome : str
+            ``"new"`` when this call wrote a ``submitting`` row (the caller may now send the request),
+            ``"existing"`` when a row was already there (returned unchanged; the caller must poll,
+            resolve or report it, never blindly send).
+        row : JobRow
+        """
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT * FROM jobs WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                return "existing", JobRow(**dict(row))
+            db.execute("INSERT INTO jobs (key, provider, model, digest, state, provider_id, owner, seconds, created,"
+                       " updated, attempts, error) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, 1, NULL)",
+                       (key, provider, model, digest, SUBMITTING, owner_token(), seconds, now, now))
+        return "new", self.get(key)
+
+    def reclaim(self, key: str, *, expect_state: str, digest: str, seconds: float) -> bool:
+        """Turn an existing row (failed / unknown / not-found ``submitting``) back into a fresh intent.
+
+        Compare-and-set on ``expect_state``, so two processes cannot both resubmit. Returns True when
+        this call won.
+        """
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute("UPDATE jobs SET state = ?, provider_id = NULL, owner = ?, digest = ?, seconds = ?,"
+                             " created = ?, updated = ?, attempts = attempts + 1, error = NULL"
+                             " WHERE key = ? AND state = ?",
+                             (SUBMITTING, owner_token(), digest, seconds, now, now, key, expect_state))
+            return cur.rowcount == 1
+
+    def submitted(self, key: str, provider_id: str) -> None:
+        """Record the provider's job id: from now on this job is only ever polled."""
+        with self._tx() as db:
+            db.execute("UPDATE jobs SET state = ?, provider_id = ?, updated = ?, error = NULL WHERE key = ?",
+                       (SUBMITTED, provider_id, time.time(), key))
+
+    def mark(self, key: str, state: str, *, error: Optional[str] = None) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE jobs SET state = ?, updated = ?, error = ? WHERE key = ?",
+                       (state, time.time(), error, key))

@@ -1,0 +1,123 @@
+"""The OpenAI videos API contract (Sora's API; OpenAI shuts it down on 2026-09-24), kept as a generic
+backend for servers that implement the same contract.
+
+Wire format (``../shared/data/api/openai-videos-openapi.yaml``)::
+
+    POST {base}/videos            multipart/form-data: model, prompt, seconds ("4"|"8"|"12"),
+                                  size ("1280x720"...), input_reference (PNG file: the first frame)
+      -> VideoResource {"id", "object": "video", "status": queued|in_progress|completed|failed, "error", ...}
+    GET  {base}/videos/{id}                       -> VideoResource
+    GET  {base}/videos/{id}/content?variant=video -> video/mp4
+    GET  {base}/videos?limit=&order=desc&after=   -> VideoListResource (used to resolve lost replies)
+
+``base_url`` includes the version (default ``https://api.openai.com/v1``);
+``backend: {name: openai-videos, base_url: http://host/v1, model: sora-2}``. Key: ``OPENAI_API_KEY``
+(``api_key_env`` names another variable for a compatible server).
+
+Unknown outcome: resolved by listing recent videos and matching prompt, model, size and seconds created
+after the intent was journaled (ids already journaled are skipped); found → polled, certainly absent
+→ sent, otherwise songreel stops and asks (``resubmit_unknown: true``).
+"""
+
+from __future__ import annotations
+
+from ...errors import GenerationError
+from ...schema.clip import GenerationRequest
+from .common import HostedBackend, JobStatus, Lookup, ModelInfo, Submission, frame_png
+
+_SIZES = ((1280, 720), (720, 1280))
+_PRO_SIZES = _SIZES + ((1792, 1024), (1024, 1792))
+
+
+class OpenAIVideosBackend(HostedBackend):
+    """Sora 2 / Sora 2 Pro and compatible servers. 4, 8 or 12 s clips; first frame via input_reference."""
+
+    name = "openai-videos"
+    version = "1"
+    env_key = "OPENAI_API_KEY"
+    default_base = "https://api.openai.com/v1"
+    default_model = "sora-2"
+    models = {
+        "sora-2": ModelInfo((4, 8, 12), _SIZES, first_frame=True, last_frame=False),
+        "sora-2-pro": ModelInfo((4, 8, 12), _PRO_SIZES, first_frame=True, last_frame=False),
+    }
+
+    def auth_headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.secret}"}
+
+    def _prepare(self, request: GenerationRequest) -> Submission:
+        seconds, width, height = self._common_checks(request)
+        if not request.prompt:
+            raise GenerationError("openai-videos: the prompt is empty; the API needs 1 to 32000 characters")
+        fields = {"model": self.model, "prompt": request.prompt, "seconds": str(seconds), "size": f"{width}x{height}"}
+        image = None
+        if request.first_frame is not None:
+            # the reference image must have the output's size; an exact-size PNG is sent byte for byte
+            image = frame_png(request.first_frame, size=(width, height))
+        return Submission({"fields": fields, "input_reference": image}, seconds, width, height,
+                          match={"prompt": request.prompt, "model": self.model, "size": f"{width}x{height}",
+                                 "seconds": str(seconds)})
+
+    def _submit(self, sub: Submission) -> str:
+        files = {k: (None, v) for k, v in sub.payload["fields"].items()}
+        if sub.payload["input_reference"] is not None:
+            files["input_reference"] = ("first_frame.png", sub.payload["input_reference"], "image/png")
+        r = self.call("POST", "videos", files=files, what="submit", submit=True)
+        vid = _json(r).get("id")
+        if not vid:
+            raise GenerationError("openai-videos: the submit reply carried no video id")
+        return str(vid)
+
+    def _status(self, job_id: str) -> JobStatus:
+        v = _json(self.call("GET", f"videos/{job_id}", what=f"poll video {job_id}"))
+        status = str(v.get("status", ""))
+        if status == "completed":
+            return JobStatus("done")
+        if status == "failed":
+            err = v.get("error") or {}
+            msg = err.get("message") if isinstance(err, dict) else str(err)
+            code = err.get("code") if isinstance(err, dict) else None
+            return JobStatus("failed", message=f"{msg or 'failed'}" + (f" ({code})" if code else ""))
+        return JobStatus("running", progress=v.get("progress"))
+
+    def _download(self, job_id: str, status: JobStatus) -> tuple[str, bool]:
+        return self.url(f"videos/{job_id}/content?variant=video"), True
+
+    def _lookup(self, sub: Submission, row) -> Lookup:
+        known = self.journal.known_ids(self.name)
+        since = row.created - 120.0
+        found = []
+        after = None
+        for _page in range(20):
+            params = {"limit": 100, "order": "desc"}
+            if after:
+                params["after"] = after
+            doc = _json(self.call("GET", "videos", params=params, what="list videos"))
+            data = doc.get("data") or []
+            older = False
+            for v in data:
+                if int(v.get("created_at") or 0) < since:
+                    older = True
+                    continue
+                if v.get("id") in known:
+                    continue
+                if all(str(v.get(k)) == str(want) for k, want in sub.match.items()):
+                    found.append(str(v["id"]))
+            if older or not doc.get("has_more") or not data:
+                break
+            after = doc.get("last_id") or data[-1].get("id")
+        else:
+            return Lookup("cannot", detail="too many recent videos to search")
+        if len(found) == 1:
+            return Lookup("found", found[0])
+        if not found:
+            return Lookup("absent")
+        return Lookup("cannot", detail=f"{len(found)} recent videos match: {', '.join(found)}")
+
+
+def _json(response) -> dict:
+    try:
+        doc = response.json()
+    except ValueError:
+        raise GenerationError(f"openai-videos: the reply is not JSON (HTTP {response.status_code})") from None
+    return doc if isinstance(doc, dict) else {}
