@@ -141,51 +141,44 @@ def check_output(out: Path, sb, *, force: bool) -> Path:
     return out
 
 
-def render(storyboard, out, *, force: bool = False, progress: Optional[Progress] = None,
-           stop: Optional[threading.Event] = None, otio: Optional[Path] = None) -> RenderResult:
-    """Render a storyboard to a finished MP4 with its song, and write the sync report beside it.
+def build_edit(storyboard, *, progress: Optional[Progress] = None, stop: Optional[threading.Event] = None,
+               timing: Optional[dict] = None, confirm: Optional[Callable] = None):
+    """Analyse, plan and generate (or reuse) every clip: everything but the final encode.
 
-    Parameters
-    ----------
-    storyboard : str, Path or Storyboard
-    out : str or Path
-        The ``.mp4`` to write (temp name, then renamed).
-    force : bool
-        Replace an existing output.
-    progress : Progress, optional
-    stop : threading.Event, optional
-        Set to stop between clips; finished clips stay in the store.
-    otio : Path, optional
-        Also write an OpenTimelineIO timeline.
+    ``confirm(estimate) -> bool`` is asked before anything is generated when the clips to make would
+    cost money (hosted backends); returning False stops with nothing spent.
 
     Returns
     -------
-    RenderResult
+    Edit
+        With ``extra["generated"]`` / ``extra["reused"]`` counts.
 
     Raises
     ------
-    SongreelError
-        Any user-facing problem, with a one-line message.
+    GenerationError
+        Some shots failed; the others are kept in the store and reused next time.
     """
-    from .assemble import assemble
-    from .assemble.encode import probe_output
-    from .export.report import build_report, report_path, write_report
     from .generate.runner import Backends, generate_plan
     from .generate.store import ClipStore
     from .schema.edit import Edit
 
+    timing = timing if timing is not None else {}
     t0 = time.monotonic()
     sb = load(storyboard)
-    out = check_output(Path(out), sb, force=force)
     check_inputs(sb)
-    timing = {}
     analysis = analyze_storyboard_song(sb, progress=progress)
     timing["analysis_s"] = time.monotonic() - t0
     backends = Backends(project_info(sb))
+    t1 = time.monotonic()
     try:
         plan = make_plan(sb, analysis, backends)
         store = ClipStore(store_dir(sb))
-        t1 = time.monotonic()
+        if confirm is not None:
+            from .generate.runner import estimate_spend
+
+            estimate = estimate_spend(plan, store, backends)
+            if (estimate.dollars is None or estimate.dollars > 0) and estimate.new_segments and not confirm(estimate):
+                raise SongreelError("stopped before generating: nothing was submitted or spent")
         total_segments = sum(len(s.segments) for s in plan.shots)
         if progress:
             progress.stage("generate", total_segments)
@@ -205,28 +198,107 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
         raise SongreelError(f"stopped after {done[0]} of {total_segments} clips; finished clips are kept in "
                             f"{store.root} and will be reused")
     if summary.failed:
-        lines = "; ".join(f"shot {k + 1}: {v}" for k, v in sorted(summary.failed.items()))
         from .errors import GenerationError
 
+        lines = "; ".join(f"shot {k + 1}: {v}" for k, v in sorted(summary.failed.items()))
         raise GenerationError(f"{len(summary.failed)} of {len(plan.shots)} shots failed ({lines}); the "
                               f"{len(plan.shots) - len(summary.failed)} that succeeded are kept and will be reused")
-    edit = Edit(plan=plan, song=Path(sb.song), clips=tuple(summary.clips), analysis=analysis)
+    return Edit(plan=plan, song=Path(sb.song), clips=tuple(summary.clips), analysis=analysis,
+                extra={"generated": summary.generated, "reused": summary.reused, "storyboard": sb})
+
+
+def render(storyboard, out, *, force: bool = False, progress: Optional[Progress] = None,
+           stop: Optional[threading.Event] = None, otio: Optional[Path] = None,
+           burn_lyrics: bool = False, confirm: Optional[Callable] = None) -> RenderResult:
+    """Render a storyboard to a finished MP4 with its song, and write the sync report beside it.
+
+    Parameters
+    ----------
+    storyboard : str, Path or Storyboard
+    out : str or Path
+        The ``.mp4`` to write (temp name, then renamed).
+    force : bool
+        Replace an existing output.
+    progress : Progress, optional
+    stop : threading.Event, optional
+        Set to stop between clips; finished clips stay in the store.
+    otio : Path, optional
+        Also write an OpenTimelineIO timeline (media hard-linked beside it where possible).
+    burn_lyrics : bool
+        Draw the storyboard's lyrics into the picture.
+    confirm : callable, optional
+        Asked with a :class:`~songreel.generate.runner.SpendEstimate` before paid generation.
+
+    Returns
+    -------
+    RenderResult
+
+    Raises
+    ------
+    SongreelError
+        Any user-facing problem, with a one-line message.
+    """
+    from .assemble import assemble
+    from .assemble.encode import probe_output
+    from .export.report import build_report, report_path, write_report
+
+    t0 = time.monotonic()
+    sb = load(storyboard)
+    out = check_output(Path(out), sb, force=force)
+    if otio is not None:
+        check_output_file(Path(otio), sb, force=force, suffixes=(".otio", ".xml", ".edl"))
+    timing: dict = {}
+    edit = build_edit(sb, progress=progress, stop=stop, timing=timing, confirm=confirm)
+    plan = edit.plan
+    lyrics = None
+    overlay = None
+    if sb.lyrics is not None:
+        from .ingest.lyrics import load_lyrics
+
+        lyrics = load_lyrics(sb.lyrics)
+        if burn_lyrics:
+            from .export.subtitles import LyricBurnIn
+
+            overlay = LyricBurnIn.from_lyrics(lyrics, fps=plan.fps, total_frames=plan.total_frames)
+    elif burn_lyrics:
+        raise InputError("--burn-lyrics: the storyboard has no 'lyrics:' file (LRC or SRT) to burn in")
     t2 = time.monotonic()
     if progress:
         progress.stage("assemble", plan.total_frames)
-    result = assemble(edit, out, on_frame=(lambda d, n: progress.advance("assemble", d, n)) if progress else None)
+    result = assemble(edit, out, overlay=overlay,
+                      on_frame=(lambda d, n: progress.advance("assemble", d, n)) if progress else None)
     timing["assembly_s"] = time.monotonic() - t2
     probe = probe_output(out)
     extra = {"output": {"path": str(out), "audio": result.audio_mode,
                         "size": [plan.width, plan.height], "fps": str(plan.fps)}}
+    edit = edit.with_(video=out)
+    if lyrics is not None:
+        from .export.subtitles import write_srt
+
+        srt = write_srt(lyrics, out.with_suffix(".srt"), fps=plan.fps, total_frames=plan.total_frames)
+        extra["output"]["srt"] = str(srt)
     if otio is not None:
         from .export.timeline import write_timeline
 
-        write_timeline(edit.with_(video=out), Path(otio))
-        extra["output"]["otio"] = str(otio)
+        exported = write_timeline(edit, Path(otio), media="link")
+        extra["output"]["otio"] = str(exported.path)
     timing["total_s"] = time.monotonic() - t0
-    doc = build_report(plan, analysis, probe, generated=summary.generated, reused=summary.reused,
-                       timing=timing, extra=extra)
+    doc = build_report(plan, edit.analysis, probe, generated=edit.extra["generated"],
+                       reused=edit.extra["reused"], timing=timing, extra=extra)
     rp = write_report(doc, report_path(out))
-    return RenderResult(video=out, report_path=rp, report=doc, edit=edit.with_(video=out),
-                        warnings=list(plan.warnings))
+    return RenderResult(video=out, report_path=rp, report=doc, edit=edit, warnings=list(plan.warnings))
+
+
+def check_output_file(out: Path, sb, *, force: bool, suffixes: tuple) -> Path:
+    """Like :func:`check_output` for side outputs (timelines, sheets, subtitles)."""
+    out = Path(out)
+    if out.suffix.lower() not in suffixes:
+        raise OutputError(f"{out}: expected a file ending in {', '.join(suffixes)} (got '{out.suffix or 'none'}')")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise OutputError(f"{out}: the folder {parent} does not exist; create it or choose another output")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{out}: the folder {parent} is not writable")
+    if out.exists() and not force:
+        raise OutputError(f"{out}: already exists; use --force to replace it")
+    return out

@@ -29,7 +29,7 @@ def bar_features(*, bars: np.ndarray, duration: float, mfcc: np.ndarray, chroma:
     """
     n = mfcc.shape[-1]
     edges = np.clip(np.round(np.append(bars, duration) * frame_rate).astype(int), 0, n)
-    loud = np.log(np.maximum(rms, 1e-6))
+    loud = np.log(np.maximum(rms, 1e-3 * max(float(np.max(rms)), 1e-9)))  # floor at -60 dB
     rows = []
     for a, b in zip(edges[:-1], edges[1:]):
         b = max(b, a + 1)
@@ -37,7 +37,7 @@ def bar_features(*, bars: np.ndarray, duration: float, mfcc: np.ndarray, chroma:
         c = c / (np.linalg.norm(c) + 1e-9)
         rows.append(np.concatenate([mfcc[1:13, a:b].mean(axis=1), c, [loud[a:b].mean()]]))
     f = np.asarray(rows, dtype=float)
-    f = (f - f.mean(axis=0)) / (f.std(axis=0) + 1e-6)
+    f = np.clip((f - f.mean(axis=0)) / (f.std(axis=0) + 1e-6), -3.0, 3.0)
     # weights: timbre 12 dims, harmony 12 dims, loudness 1 dim -> comparable shares
     w = np.concatenate([np.full(12, 1.0), np.full(12, 1.0), [2.0]])
     return f * w
@@ -83,8 +83,13 @@ def sections(*, downbeats: np.ndarray, duration: float, mfcc: np.ndarray, chroma
     """
     bars = np.asarray(downbeats, dtype=float)
     bars = bars[(bars >= 0) & (bars < duration)]
-    if bars.size == 0 or bars[0] > 1e-6:
-        bars = np.concatenate([[0.0], bars])
+    bar_len = float(np.median(np.diff(bars))) if bars.size > 1 else float(duration)
+    if bars.size == 0 or bars[0] >= 0.5 * bar_len:
+        bars = np.concatenate([[0.0], bars])  # a pickup bar before the first downbeat
+    else:
+        bars = np.concatenate([[0.0], bars[1:]])  # the first bar starts a moment early: at 0
+    if bars.size > 1 and duration - bars[-1] < 0.5 * bar_len:
+        bars = bars[:-1]  # a sliver of a bar at the end joins the previous bar
     n = bars.size
     if n < 2 * min_bars:
         return (Section(0.0, float(duration), "A"),)

@@ -72,8 +72,25 @@ def compose_frames(edit: Edit):
             r.close()
 
 
+def _overlaid(frames, overlay, plan):
+    """Apply an RGB overlay to yuv420p frames, converting only frames it changes."""
+    import av
+
+    from fractions import Fraction
+
+    for f, planes in enumerate(frames):
+        t = Fraction(f) / plan.fps
+        rgb = av.VideoFrame.from_ndarray(planes, format="yuv420p").to_ndarray(format="rgb24")
+        out = overlay.apply(rgb, t)
+        if out is rgb:  # nothing drawn on this frame: keep the exact planes
+            yield planes
+            continue
+        yield av.VideoFrame.from_ndarray(out, format="rgb24").reformat(format="yuv420p").to_ndarray()
+
+
 def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
-             on_frame: Optional[Callable[[int, int], None]] = None, threads: int = 0) -> AssemblyResult:
+             on_frame: Optional[Callable[[int, int], None]] = None, threads: int = 0,
+             overlay=None) -> AssemblyResult:
     """Render ``edit`` to ``out`` (MP4), the song muxed unchanged.
 
     Parameters
@@ -87,6 +104,9 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
         ``on_frame(done, total)`` progress callback, called from the encoding thread.
     threads : int
         x264 threads (0 = auto).
+    overlay : object, optional
+        Drawn on every frame after compositing: ``overlay.apply(rgb, seconds) -> rgb`` (e.g. burnt-in
+        lyrics); frames it leaves unchanged skip the RGB round trip.
 
     Returns
     -------
@@ -105,7 +125,10 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
 
     def produce():
         try:
-            for planes in compose_frames(edit):
+            frames = compose_frames(edit)
+            if overlay is not None:
+                frames = _overlaid(frames, overlay, plan)
+            for planes in frames:
                 while not stop.is_set():
                     try:
                         q.put(planes, timeout=0.2)

@@ -50,7 +50,7 @@ class ShotReader:
         if j != self._seg:
             self._open(j)
         seg, clip = segs[j], self.clips[j]
-        want = int(Fraction(f - seg.start) * clip.fps / self.fps)
+        want = clip.lead + int(Fraction(f - seg.start) * clip.fps / self.fps)
         want = max(0, min(want, clip.frames - 1))
         while self._index < want:
             try:

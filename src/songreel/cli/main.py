@@ -19,7 +19,7 @@ from rich.table import Table
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="songreel: a song and a story in, a finished beat-synced music video out.")
 console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+out_console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 STATE = {"debug": False}
 
 
@@ -88,6 +88,34 @@ def _run(fn):
         raise typer.Exit(130)
 
 
+def _spend_text(est) -> str:
+    if est.dollars == 0:
+        return f"{est.new_segments} new clips ({est.reused_segments} reused), made locally at no cost"
+    cost = "an unknown amount (no price for " + ", ".join(est.unpriced) + "; set price_per_second)" \
+        if est.dollars is None else f"about ${est.dollars:.2f}"
+    return f"{est.new_segments} new clips ({est.reused_segments} reused) will cost {cost}"
+
+
+def _spend_confirmer(yes: bool, above: float, progress=None):
+    """Ask before spending more than ``above`` dollars; refuse without a terminal unless --yes."""
+    def confirm(est) -> bool:
+        text = _spend_text(est)
+        if yes or (est.dollars is not None and est.dollars <= above):
+            console.print(f"[dim]{_escape(text)}[/]")
+            return True
+        if not sys.stdin.isatty():
+            from ..errors import InputError
+
+            raise InputError(f"{text}; pass --yes to spend it without asking (or --confirm-above)")
+        if progress is not None:
+            progress.bar.stop()
+        ok = typer.confirm(f"{text}. Go ahead?", default=False)
+        if progress is not None:
+            progress.bar.start()
+        return ok
+    return confirm
+
+
 def _print_report(res) -> None:
     r = res.report
     s = r["sync"]
@@ -105,7 +133,11 @@ def _print_report(res) -> None:
 def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML."),
            output: Path = typer.Option(..., "-o", "--output", help="The .mp4 to write."),
            force: bool = typer.Option(False, "--force", help="Replace an existing output."),
-           otio: Optional[Path] = typer.Option(None, "--otio", help="Also write an OpenTimelineIO timeline.")):
+           otio: Optional[Path] = typer.Option(None, "--otio", help="Also write a timeline (.otio, .xml or .edl)."),
+           burn_lyrics: bool = typer.Option(False, "--burn-lyrics", help="Draw the lyrics into the picture."),
+           yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask before paid generation."),
+           confirm_above: float = typer.Option(1.0, "--confirm-above",
+                                               help="Ask before spending more than this many US dollars.")):
     """Render STORYBOARD to a finished video with its song."""
     from .. import reel
 
@@ -114,7 +146,8 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML."),
     def go():
         with RichProgress() as p:
             try:
-                return reel.render(storyboard, output, force=force, progress=p, stop=stop, otio=otio)
+                return reel.render(storyboard, output, force=force, progress=p, stop=stop, otio=otio,
+                                   burn_lyrics=burn_lyrics, confirm=_spend_confirmer(yes, confirm_above, p))
             except KeyboardInterrupt:
                 stop.set()
                 raise
@@ -192,18 +225,33 @@ def analyze(song: Path = typer.Argument(..., help="An audio file."),
 
 @app.command()
 def plan(storyboard: Path = typer.Argument(..., help="The storyboard YAML."),
-         as_json: bool = typer.Option(False, "--json", help="Print JSON for tools.")):
+         as_json: bool = typer.Option(False, "--json", help="Print JSON for tools."),
+         cost: bool = typer.Option(False, "--cost", help="Estimate what generation would cost (hosted APIs).")):
     """The shot list on the beat grid, before any generation."""
     from .. import reel
 
     def go():
         sb = reel.load(storyboard)
         a = reel.analyze_storyboard_song(sb)
-        return sb, reel.make_plan(sb, a)
+        from ..generate.runner import Backends
 
-    sb, p = _run(go)
+        backends = Backends(reel.project_info(sb))
+        p = reel.make_plan(sb, a, backends)
+        est = None
+        if cost:
+            from ..generate.runner import estimate_spend
+            from ..generate.store import ClipStore
+
+            est = estimate_spend(p, ClipStore(reel.store_dir(sb)), backends)
+        return sb, p, est
+
+    sb, p, est = _run(go)
     if as_json:
-        print(json.dumps(p.to_dict()))
+        d = p.to_dict()
+        if est is not None:
+            d["cost"] = {"dollars": est.dollars, "new_clips": est.new_segments, "reused_clips": est.reused_segments,
+                         "unpriced": est.unpriced}
+        print(json.dumps(d))
         return
     from ..timebase import format_time
 
@@ -223,6 +271,62 @@ def plan(storyboard: Path = typer.Argument(..., help="The storyboard YAML."),
     out_console.print(t)
     for w in p.warnings:
         out_console.print(f"[yellow]note:[/] {_escape(w)}")
+    if est is not None:
+        out_console.print(f"cost: {_escape(_spend_text(est))}")
+
+
+@app.command()
+def export(storyboard: Path = typer.Argument(..., help="The storyboard YAML."),
+           to: Optional[Path] = typer.Option(None, "--to", help="Timeline to write: .otio, .xml (FCP7) or .edl."),
+           media: str = typer.Option("copy", "--media", help="copy, link (hard links) or absolute paths."),
+           contact_sheet: Optional[Path] = typer.Option(None, "--contact-sheet", help="A PNG of every shot."),
+           srt: Optional[Path] = typer.Option(None, "--srt", help="Lyrics as SRT subtitles."),
+           vtt: Optional[Path] = typer.Option(None, "--vtt", help="Lyrics as WebVTT subtitles."),
+           force: bool = typer.Option(False, "--force", help="Replace existing files.")):
+    """Export the edit for finishing: a timeline for Resolve/Premiere, a contact sheet, subtitles.
+
+    Clips are generated (or reused from the store) as for a render; nothing is encoded.
+    """
+    from .. import reel
+
+    def go():
+        from ..errors import InputError
+
+        if not any((to, contact_sheet, srt, vtt)):
+            raise InputError("export: nothing to write; give --to out.otio|.xml|.edl, --contact-sheet, --srt or --vtt")
+        if media not in ("copy", "link", "absolute"):
+            raise InputError(f"--media: got {media!r}, expected copy, link or absolute")
+        sb = reel.load(storyboard)
+        outs = [(to, (".otio", ".xml", ".edl")), (contact_sheet, (".png",)), (srt, (".srt",)), (vtt, (".vtt",))]
+        for path, suffixes in outs:
+            if path is not None:
+                reel.check_output_file(path, sb, force=force, suffixes=suffixes)
+        if (srt or vtt) and sb.lyrics is None:
+            raise InputError("--srt/--vtt: the storyboard has no 'lyrics:' file (LRC or SRT)")
+        with RichProgress() as p:
+            edit = reel.build_edit(sb, progress=p)
+        written = []
+        if to is not None:
+            from ..export.timeline import write_timeline
+
+            written.append(write_timeline(edit, to, media=media).path)
+        if contact_sheet is not None:
+            from ..export.contact_sheet import contact_sheet as sheet
+
+            written.append(sheet(edit, contact_sheet).path)
+        if srt or vtt:
+            from ..export.subtitles import write_srt, write_vtt
+            from ..ingest.lyrics import load_lyrics
+
+            lines = load_lyrics(sb.lyrics)
+            if srt:
+                written.append(write_srt(lines, srt, fps=edit.plan.fps, total_frames=edit.plan.total_frames))
+            if vtt:
+                written.append(write_vtt(lines, vtt, fps=edit.plan.fps, total_frames=edit.plan.total_frames))
+        return written
+
+    for path in _run(go):
+        out_console.print(f"[green]wrote[/] {path}")
 
 
 @app.command()

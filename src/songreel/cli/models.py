@@ -45,7 +45,8 @@ def list_models() -> None:
     for p in presets.PRESETS.values():
         pr = p.profile
         can = [n for n, c in (("text", pr.t2v), ("first-frame", pr.i2v and not pr.needs_last),
-                              ("last-frame", pr.flf2v), ("video-prefix", pr.prefix)) if c]
+                              ("first+last-frame" if pr.needs_last else "last-frame", pr.flf2v),
+                              ("video-prefix", pr.prefix)) if c]
         have = [r for r in p.repos() if r in cached]
         status = ("cached " + _gb(sum(cached[r] for r in have))) if len(have) == len(p.repos()) else \
             ("partly cached" if have else "not downloaded")

@@ -140,7 +140,7 @@ def middle_frame(edit: Edit, shot_index: int) -> tuple[int, np.ndarray]:
     # clip frame showing at project frame ``mid`` (clips may run at their own fps)
     t = Fraction(mid - seg_start) / Fraction(plan.fps)
     cfps = Fraction(clip.fps) if clip.fps else Fraction(plan.fps)
-    idx = min(int(t * cfps), max(0, clip.frames - 1))
+    idx = min(getattr(clip, "lead", 0) + int(t * cfps), max(0, clip.frames - 1))
     return mid, decode_frame(clip.path, idx, cfps)
 
 

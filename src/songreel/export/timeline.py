@@ -199,14 +199,17 @@ def _segments(shot, clips):
 
 
 def _clip(otio, name, clip, rate, src_start, frames, url, link, metadata):
+    facts = {"key": clip.key, "fps": str(clip.fps), "frames": clip.frames, "width": clip.width,
+             "height": clip.height}
     if link:
-        ref = otio.schema.ExternalReference(target_url=url, available_range=_available(clip, rate))
+        ref = otio.schema.ExternalReference(target_url=url, available_range=_available(clip, rate),
+                                            metadata={NAMESPACE: facts})
     else:
-        ref = otio.schema.MissingReference(name=Path(clip.path).name,
-                                           available_range=_available(clip, rate),
-                                           metadata={NAMESPACE: {"path": str(clip.path)}})
-    ref.metadata[NAMESPACE] = {"key": clip.key, "fps": str(clip.fps), "frames": clip.frames,
-                               "width": clip.width, "height": clip.height}
+        ref = otio.schema.MissingReference(name=Path(clip.path).name, available_range=_available(clip, rate),
+                                           metadata={NAMESPACE: dict(facts, path=str(clip.path))})
+    if getattr(clip, "lead", 0):
+        # frames that repeat the previous segment (image chaining) are skipped, as in the render
+        src_start = src_start + float(Fraction(clip.lead) * Fraction(rate) / Fraction(clip.fps))
     return otio.schema.Clip(name=name, media_reference=ref, source_range=_tr(src_start, frames, rate),
                             metadata=metadata)
 

@@ -183,9 +183,12 @@ def render_caption(request: GenerationRequest, width: int, height: int) -> Capti
                                        ctx.get("section")) if x)
     text = request.prompt.replace("\n", " ")
     max_chars = max(20, int(width / (size * 0.55)))
-    lines = [text[i:i + max_chars] for i in range(0, min(len(text), max_chars * 2), max_chars)]
-    if len(text) > max_chars * 2:
-        lines[-1] = lines[-1][:-1] + "…"
+    import textwrap
+
+    lines = textwrap.wrap(text, max_chars, break_long_words=True) or [""]
+    if len(lines) > 2:
+        lines = lines[:2]
+        lines[-1] = lines[-1][: max_chars - 1].rstrip() + "…"
     pad = size // 2
     box_h = int(size * 1.5) + len(lines) * int(size * 1.3) + 2 * pad
     box_w = width - 2 * pad

@@ -142,12 +142,14 @@ def round_size(width: int, height: int, caps: Capabilities) -> tuple[int, int]:
     return max(q, int(round(width / q)) * q), max(q, int(round(height / q)) * q)
 
 
-def native_request_frames(project_frames: int, project_fps: Fraction, caps: Capabilities) -> tuple[int, Fraction]:
+def native_request_frames(project_frames: int, project_fps: Fraction, caps: Capabilities, *,
+                          lead: int = 0) -> tuple[int, Fraction]:
     """Frames and rate to ask a backend for so its clip covers ``project_frames`` at ``project_fps``.
 
     Converts the duration to the backend's native rate, rounds up to the frame rule (a little long,
     never short; the assembly trims to the beat). Hosted backends get the shortest allowed duration
-    that covers the segment.
+    that covers the segment. ``lead`` native frames are added in front (a segment chained on the
+    previous clip's last frame starts by repeating it; the assembly drops those frames).
 
     Returns
     -------
@@ -158,6 +160,7 @@ def native_request_frames(project_frames: int, project_fps: Fraction, caps: Capa
     """
     fps = caps.native_fps or project_fps
     seconds = Fraction(project_frames) / project_fps
+    seconds += Fraction(lead) / fps
     if caps.durations:
         fitting = [d for d in sorted(caps.durations) if d >= seconds]
         dur = fitting[0] if fitting else max(caps.durations)

@@ -169,7 +169,7 @@ HUNYUAN_T2V = Profile(
 
 CLASS_PROFILES: dict[str, Profile] = {
     "WanPipeline": WAN_T2V,
-    "WanImageToVideoPipeline": replace(WAN_I2V, flf2v="WanImageToVideoPipeline"),
+    "WanImageToVideoPipeline": WAN_I2V,
     "LTXConditionPipeline": LTX_CONDITION,
     "LTXPipeline": LTX_CONDITION,
     "LTXImageToVideoPipeline": LTX_CONDITION,
@@ -180,7 +180,8 @@ CLASS_PROFILES: dict[str, Profile] = {
 }
 """``LTXPipeline`` / ``LTXImageToVideoPipeline`` folders hold the same components as
 ``LTXConditionPipeline``, which songreel uses for all LTX conditioning. A ``WanPipeline`` folder whose
-``model_index.json`` sets ``expand_timesteps: true`` (Wan 2.2 TI2V) gets :data:`WAN_TI2V`."""
+``model_index.json`` sets ``expand_timesteps: true`` (Wan 2.2 TI2V) gets :data:`WAN_TI2V`; a Wan I2V
+folder whose transformer has ``pos_embed_seq_len`` (FLF2V weights) gets :data:`WAN_FLF2V`."""
 
 
 def profile_for_class(class_name: str, model_index: Optional[dict] = None) -> Optional[Profile]:

@@ -217,6 +217,14 @@ class DiffusersBackend:
         self.folder = folder
         self.model = shown
         self._set_profile_from_index(doc, str(index))
+        if self._profile is not None and self._profile.family == "wan" and self._profile.i2v:
+            # Wan 2.1 FLF2V weights carry a positional embedding for two images and need both
+            try:
+                tcfg = json.loads((folder / "transformer" / "config.json").read_text())
+            except (OSError, ValueError):
+                tcfg = {}
+            if tcfg.get("pos_embed_seq_len") and not doc.get("expand_timesteps"):
+                self._profile = presets.WAN_FLF2V
 
     def _set_profile_from_index(self, doc: dict, where: str) -> None:
         cls = str(doc.get("_class_name", ""))

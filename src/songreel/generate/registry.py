@@ -83,5 +83,9 @@ def backend_class(name: str, *, field: str = "backend"):
 
 def create(spec: BackendSpec, project: ProjectInfo, *, field: str = "backend") -> Backend:
     """Instantiate the backend a spec names, with its options."""
+    import inspect
+
     cls = backend_class(spec.name, field=field)
+    if "field" in inspect.signature(cls.__init__).parameters:  # lets option errors name shots[2].backend.x
+        return cls(spec, project=project, field=field)
     return cls(spec, project=project)

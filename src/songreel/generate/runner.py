@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -63,16 +64,20 @@ def shot_seed(shot: PlannedShot, take: int = 0) -> int:
 
 def build_request(shot: PlannedShot, seg_index: int, plan: Plan, backend, caps: Capabilities, *,
                   take: int = 0, first_frame: Optional[FrameRef] = None, last_frame: Optional[FrameRef] = None,
-                  prefix: Optional[FrameRef] = None) -> GenerationRequest:
-    """The request for segment ``seg_index`` of ``shot``."""
+                  prefix: Optional[FrameRef] = None, lead: int = 0) -> GenerationRequest:
+    """The request for segment ``seg_index`` of ``shot``.
+
+    ``lead`` frames at the clip's start repeat the previous segment (image chaining starts on the
+    conditioning frame); they are generated, kept in the key, and skipped by the assembly.
+    """
     seg = shot.segments[seg_index]
-    frames, fps = native_request_frames(seg.frames, plan.fps, caps)
+    frames, fps = native_request_frames(seg.frames, plan.fps, caps, lead=lead)
     opts = shot.backend.options
     width, height = round_size(int(opts.get("width", plan.width)), int(opts.get("height", plan.height)), caps)
     context = dict(getattr(backend, "key_context", dict)())
     context.update({
         "segment": seg_index, "offset": seg.start - shot.render_start, "shot_frames": shot.render_frames,
-        "project_fps": str(plan.fps), "take": take,
+        "project_fps": str(plan.fps), "take": take, "lead": lead,
     })
     source = None
     if shot.spec.clip is not None:
@@ -101,6 +106,7 @@ def generate_shot(shot: PlannedShot, plan: Plan, backend, store: ClipStore, *, t
     keyframes = keyframes or {}
     for j, _seg in enumerate(shot.segments):
         first = last = prefix = None
+        lead = 0
         if j == 0:
             first = keyframes.get("first")
         elif not caps.chain_continuous:
@@ -109,6 +115,7 @@ def generate_shot(shot: PlannedShot, plan: Plan, backend, store: ClipStore, *, t
                 prefix = prev.tail
             elif caps.first_frame:
                 first = prev.last_frame
+                lead = 1  # the clip opens on the previous clip's last frame: show it once, not twice
         if j == len(shot.segments) - 1:
             last = keyframes.get("last")
         if first is not None and not caps.first_frame:
@@ -116,7 +123,7 @@ def generate_shot(shot: PlannedShot, plan: Plan, backend, store: ClipStore, *, t
         if last is not None and not caps.last_frame:
             last = None
         req = build_request(shot, j, plan, backend, caps, take=take, first_frame=first, last_frame=last,
-                            prefix=prefix)
+                            prefix=prefix, lead=lead)
         ref = store.make(req, lambda tmp, r=req: backend.generate(r, tmp))
         out.append(ref)
         if on_clip:
@@ -233,3 +240,62 @@ def _first_frame_of(ref: ClipRef):
         for frame in c.decode(video=0):
             return frame.to_ndarray(format="rgb24")
     raise GenerationError(f"{ref.path}: clip has no frames")
+
+
+@dataclass
+class SpendEstimate:
+    """What a render would cost before anything is submitted."""
+
+    dollars: Optional[float]          # None when some backend has no price (unknown)
+    new_segments: int                 # clips that would be generated
+    reused_segments: int              # clips already in the store
+    unpriced: list = field(default_factory=list)   # backend names with no price
+
+
+def estimate_spend(plan: Plan, store: ClipStore, backends: Backends) -> SpendEstimate:
+    """Price the clips a render would generate; clips already in the store cost nothing.
+
+    A chained segment's key depends on its predecessor's pixels, so a shot is walked in order: stored
+    segments are free, and from the first missing one on, every segment of that shot is charged.
+    Local backends (animatic, footage, diffusers) are free.
+    """
+    total = 0.0
+    new = reused = 0
+    unpriced: list = []
+    for shot in plan.shots:
+        backend = backends.get(shot.backend, field=f"shots[{shot.index}].backend")
+        caps = backend.capabilities()
+        prev = None
+        missing = False
+        for j, seg in enumerate(shot.segments):
+            ref = None
+            if not missing:
+                first = prefix = None
+                lead = 0
+                if j > 0 and not caps.chain_continuous and prev is not None:
+                    if caps.video_prefix and prev.tail is not None:
+                        prefix = prev.tail
+                    elif caps.first_frame:
+                        first, lead = prev.last_frame, 1
+                try:
+                    req = build_request(shot, j, plan, backend, caps, first_frame=first, prefix=prefix, lead=lead)
+                    ref = store.get(req.key(), verify=False)
+                except SongreelError:
+                    ref = None
+            if ref is not None:
+                reused += 1
+                prev = ref
+                continue
+            missing = True
+            new += 1
+            if getattr(backend, "billed_seconds", None) is None:
+                continue  # local backends cost nothing
+            from .hosted.prices import estimate_cost
+
+            dollars = estimate_cost([float(Fraction(seg.frames) / plan.fps)], backend)
+            if dollars is None:
+                if backend.name not in unpriced:
+                    unpriced.append(backend.name)
+            else:
+                total += dollars
+    return SpendEstimate(None if unpriced else round(total, 2), new, reused, unpriced)

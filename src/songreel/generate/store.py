@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -133,7 +134,8 @@ class ClipStore:
         if found is not None:
             return found
         media = self.media_path(key)
-        tmp = media.with_name(f".{key}.tmp-{os.getpid()}.mp4")
+        # pid + thread: two threads making the same key must not share a temp file
+        tmp = media.with_name(f".{key}.tmp-{os.getpid()}-{threading.get_ident()}.mp4")
         started = time.monotonic()
         try:
             result = produce(tmp)
@@ -154,7 +156,7 @@ class ClipStore:
         seconds = time.monotonic() - started
         ref = ClipRef(key=key, path=media, frames=result.frames, fps=Fraction(result.fps),
                       width=result.width, height=result.height, last_frame=last, tail=tail_ref,
-                      reused=False,
+                      reused=False, lead=int(request.context.get("lead", 0)),
                       provenance={**request.describe(), **result.provenance, "seconds": round(seconds, 3)})
         doc = {"schema": "songreel.Clip.1", "clip": ref.to_dict(), "sha256": file_sha256(media),
                "size": media.stat().st_size, "created": time.time()}

@@ -155,7 +155,8 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
             seed=_seed(spec, storyboard, names), backend=backend, start=a, end=b, head=heads[i], tail=tails[i],
             transition=trans[i], segments=segs,
             start_beat=int(round(starts[i])), end_beat=int(round(ends[i])),
-            position=grid.position(start_pos), section=section_name_at(a / float(fps), sections),
+            position=grid.position(start_pos),
+            section=section_name_at(grid.time_of(start_pos) if i > 0 else 0.0, sections),
             characters=names, takes=spec.takes,
         ))
     sec_frames = tuple((s.label, seconds_to_frame(s.start, fps), min(total, seconds_to_frame(s.end, fps)))
@@ -206,19 +207,19 @@ def _duration_frames(length: Length, grid: Grid, cut: int) -> int:
 
 
 def _segments(start: int, end: int, limit: Optional[int], grid: Grid) -> tuple[Segment, ...]:
+    """Split ``[start, end)`` into the fewest pieces of at most ``limit`` frames, boundaries on beats
+    where a beat falls within reach (an invisible join lands best where a cut could)."""
     total = end - start
     if not limit or total <= limit:
         return (Segment(0, start, total),)
     count = math.ceil(total / limit)
     bounds = [start]
     for k in range(1, count):
-        ideal = start + round(k * total / count)
-        # prefer a beat frame near the ideal split if it keeps both sides within the limit
-        near = min(grid.frames, key=lambda f: abs(f - ideal))
-        cand = near if abs(near - ideal) <= limit // 8 else ideal
-        if not (bounds[-1] < cand and cand - bounds[-1] <= limit and end - cand <= limit * (count - k)):
-            cand = ideal
-        bounds.append(cand)
+        lo = max(bounds[-1] + 1, end - limit * (count - k))   # leave the rest coverable
+        hi = bounds[-1] + limit
+        ideal = min(max(start + round(k * total / count), lo), hi)
+        beats = [f for f in grid.frames if lo <= f <= hi]
+        bounds.append(min(beats, key=lambda f: abs(f - ideal)) if beats else ideal)
     bounds.append(end)
     return tuple(Segment(j, a, b - a) for j, (a, b) in enumerate(zip(bounds, bounds[1:])))
 
@@ -303,7 +304,7 @@ def _resolve(anchor: Anchor, grid: Grid, sections, lyrics, sb: Storyboard, field
         if lyrics is None:
             raise PlanError(f'{where}: "{anchor.raw}" needs lyrics: add "lyrics: song.lrc" (LRC or SRT) '
                             "to the storyboard")
-        from ..export.subtitles import resolve_lyric_anchor  # owned by export; resolves to seconds
+        from ..ingest.lyrics import resolve_lyric_anchor
 
         try:
             secs = resolve_lyric_anchor(anchor, lyrics)

@@ -136,6 +136,8 @@ class ClipRef:
         The final frame kept losslessly for chaining the next segment.
     tail : FrameRef, optional
         The final ``k`` frames, losslessly, for video-prefix continuation.
+    lead : int
+        Frames at the start that repeat the previous segment (image chaining); the assembly skips them.
     reused : bool
         True when the store already had it.
     provenance : dict
@@ -152,6 +154,7 @@ class ClipRef:
     tail: Optional[FrameRef] = None
     reused: bool = False
     provenance: dict = field(default_factory=dict, hash=False, compare=False)
+    lead: int = 0
 
     def with_(self, **changes) -> "ClipRef":
         return dataclasses.replace(self, **changes)
@@ -161,13 +164,14 @@ class ClipRef:
             "key": self.key, "path": str(self.path), "frames": self.frames, "fps": str(self.fps),
             "width": self.width, "height": self.height,
             "last_frame": _ref(self.last_frame), "tail": _ref(self.tail), "provenance": self.provenance,
+            "lead": self.lead,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> "ClipRef":
         return cls(key=d["key"], path=Path(d["path"]), frames=int(d["frames"]), fps=Fraction(d["fps"]),
                    width=int(d["width"]), height=int(d["height"]), last_frame=_unref(d.get("last_frame")),
-                   tail=_unref(d.get("tail")), provenance=d.get("provenance", {}))
+                   tail=_unref(d.get("tail")), provenance=d.get("provenance", {}), lead=int(d.get("lead", 0)))
 
 
 def _ref(r: Optional[FrameRef]):

@@ -195,6 +195,8 @@ class HostedBackend:
     default_model = ""
     models: dict = {}
     fps = Fraction(24)
+    key_options: tuple = ("resolution", "loop", "person_generation", "send_seed", "fps", "durations", "sizes")
+    """Options that change the pixels: they go into every request key (``key_context``)."""
 
     def __init__(self, spec: BackendSpec, *, project: ProjectInfo):
         opts = dict(spec.options)
@@ -255,9 +257,7 @@ class HostedBackend:
 
     def key_context(self) -> dict:
         """Options that change the pixels (go into every request key)."""
-        keep = ("resolution", "aspect_ratio", "quality", "loop", "person_generation", "enhance_prompt",
-                "generate_audio", "fps", "base_url")
-        return {k: self.options[k] for k in keep if k in self.options}
+        return {k: self.options[k] for k in self.key_options if k in self.options}
 
     def billed_seconds(self, request: GenerationRequest) -> int:
         """The clip length the provider will bill for ``request``."""
@@ -268,6 +268,8 @@ class HostedBackend:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+            if self._journal is not None:
+                self._journal.close()
 
     # -- plumbing --------------------------------------------------------------------------------
 
@@ -343,12 +345,12 @@ class HostedBackend:
             _ = self.secret  # fail early, before any intent is written
             job_id = self._ensure_job(key, sub)
             status = self._wait(key, job_id)
-            self._fetch(key, job_id, status, sub, cached)
+            probe = self._fetch(key, job_id, status, sub, cached)
             self.journal.mark(key, jr.DONE)
-            return self._deliver(cached, out, request, sub, self.journal.get(key))
+            return self._deliver(cached, out, request, sub, self.journal.get(key), probe=probe)
 
-    def _deliver(self, cached: Path, out: Path, request, sub: Submission, row) -> GenerationResult:
-        frames, fps, width, height = probe_video(cached)
+    def _deliver(self, cached: Path, out: Path, request, sub: Submission, row, *, probe=None) -> GenerationResult:
+        frames, fps, width, height = probe or probe_video(cached)
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.exists():
@@ -447,7 +449,7 @@ class HostedBackend:
                                       f"run again to resume waiting for it (it will not be submitted again)")
             time.sleep(self.poll_interval)
 
-    def _fetch(self, key: str, job_id: str, status: JobStatus, sub: Submission, dest: Path) -> None:
+    def _fetch(self, key: str, job_id: str, status: JobStatus, sub: Submission, dest: Path) -> tuple:
         """Stream the video to a temp name, check it, rename it to ``dest``. Retries the download, never the job."""
         import httpx
 
@@ -461,13 +463,13 @@ class HostedBackend:
                 try:
                     url, with_key = self._download(job_id, status)
                     self._stream(url, part, with_key=with_key, what=f"download job {job_id}")
-                    frames, fps, _w, _h = probe_video(part)
-                    seconds = frames / fps
+                    probe = probe_video(part)
+                    seconds = probe[0] / probe[1]
                     if abs(seconds - sub.seconds) > 0.5:
                         raise BadMedia(f"job {job_id}: the video lasts {float(seconds):.2f} s, "
                                        f"expected {sub.seconds} s ± 0.5 s")
                     os.replace(part, dest)
-                    return
+                    return probe
                 except (httpx.TransportError, RetriesExhausted, BadMedia) as e:
                     last_problem = self._say(f"{type(e).__name__}: {e}")
                 except ProviderError as e:

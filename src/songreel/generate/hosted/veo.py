@@ -84,7 +84,7 @@ class VeoBackend(HostedBackend):
                       what="submit", submit=True)
         name = _json(r).get("name")
         if not name:
-            raise GenerationError(f"veo: the submit reply carried no operation name")
+            raise GenerationError("veo: the submit reply carried no operation name")
         return str(name)
 
     def _status(self, job_id: str) -> JobStatus:
