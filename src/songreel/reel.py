@@ -173,6 +173,12 @@ def build_edit(storyboard, *, progress: Optional[Progress] = None, stop: Optiona
     try:
         plan = make_plan(sb, analysis, backends)
         store = ClipStore(store_dir(sb))
+        # --- infinite-zoom hook (owned by plan/zoom.py and generate/zoom_nesting.py) ---
+        if plan.look == "infinite-zoom":
+            from .plan.zoom import plan_zoom
+
+            plan = plan_zoom(plan, sb, analysis)
+        # --- end infinite-zoom hook ---
         if confirm is not None:
             from .generate.runner import estimate_spend
 
@@ -190,7 +196,12 @@ def build_edit(storyboard, *, progress: Optional[Progress] = None, stop: Optiona
                 progress.advance("generate", done[0], total_segments,
                                  f"{shot.name} {'reused' if ref.reused else 'generated'}")
 
-        summary = generate_plan(plan, store, backends, on_clip=on_clip, stop=stop)
+        if plan.look == "infinite-zoom":  # nesting routes: outpaint stack, clip chaining, animatic
+            from .generate.zoom_nesting import generate_zoom
+
+            summary = generate_zoom(plan, store, backends, on_clip=on_clip, stop=stop)
+        else:
+            summary = generate_plan(plan, store, backends, on_clip=on_clip, stop=stop)
     finally:
         backends.close()
     timing["generation_s"] = time.monotonic() - t1

@@ -33,6 +33,11 @@ def compose_frames(edit: Edit):
     from .transitions import transition_for
 
     plan = edit.plan
+    if plan.look == "infinite-zoom":  # one continuous push through nested layers (assemble/zoom.py)
+        from .zoom import compose_zoom
+
+        yield from compose_zoom(edit)
+        return
     shots = plan.shots
     readers: dict[int, ShotReader] = {}
     effects = [transition_for(s.transition.kind) if s.transition else None for s in shots]
