@@ -27,7 +27,7 @@ from typing import Callable
 from ..schema.analysis import Analysis
 
 #: Bumped whenever a change alters results; part of the cache key.
-ANALYSIS_VERSION = "songreel-analysis-1"
+ANALYSIS_VERSION = "songreel-analysis-2"
 
 __all__ = ["ANALYSIS_VERSION", "analyze", "analyze_file", "cache_key", "plot_analysis"]
 
@@ -49,8 +49,11 @@ def analyze(song, *, tracker: str = "librosa", tempo_hint: float | None = None, 
         raises, it never falls back silently.
     tempo_hint : float, optional
         Approximate BPM; chooses the tempo octave (e.g. 90 for a song detectors read as 180).
+        Without it the octave is chosen from the audio (:func:`.beats.choose_octave`: the faster
+        level wins when the onsets between the slower level's beats are nearly as strong as the
+        beats); give a hint when you hear the song at the other level.
     bpm : float, optional
-        Known tempo in BPM; the grid is held to it.
+        Known tempo in BPM; the grid is held to it (no estimate, no octave choice).
     meter : int, optional
         Beats per bar, 2..12 ("6/8" is 6); default: chosen from the audio among 3, 4 and 6.
     first_downbeat : float, optional

@@ -17,14 +17,31 @@ from .features import HOP, SR
 #: both within +-6 ms on average (``tests/test_analysis.py::test_latency_correction``).
 LATENCY = 0.016
 
-#: Centre of the log-normal tempo prior (BPM) and its width in octaves, used when no hint is given.
-#: Centred below librosa's 120 so that ambiguous double-time readings (175 vs 87.5) fall to the
-#: slower, human-annotated level, while 120-130 BPM dance music stays put.
+#: Centre of the log-normal tempo prior (BPM) and its width in octaves, used to pick the strongest
+#: periodicity of the tempogram when no hint is given. This settles the tempo *class* (87.5 rather
+#: than a 3:2 neighbour such as 115); the octave within the class is then chosen by
+#: :func:`choose_octave` from beat-level evidence.
 PRIOR_BPM = 100.0
 PRIOR_OCTAVES = 0.5
 #: Weight of "metrical support": pulse strength at twice a candidate tempo (its subdivision).
-#: A tactus with a subdivided pulse under it beats a faster level with nothing under it.
 SUPPORT = 0.5
+#: Octave decision (:func:`choose_octave`). Between a slower level ``T`` and ``2 T`` the faster one
+#: is the beat when ``even + support * sub >= EVEN_NEEDED + EVEN_SLOPE * log2(2 T / 174)``, where
+#: ``even`` is :func:`offbeat_ratio` at ``T`` (are the onsets half-way between ``T``'s beats as
+#: strong as the beats? then ``2 T`` is an even pulse) and ``sub`` is it at ``2 T`` (the faster
+#: level's own eighth notes). The threshold is the tempo prior: doubling to a fast tempo needs
+#: more evenness. ``support = SUB_WEIGHT * log2(SUB_BPM / (2 T))``: below ``SUB_BPM`` eighth notes
+#: under the faster level make it a more plausible beat (a 130 BPM song with a half-time feel);
+#: above it they count against it (at 85 BPM with sixteenths, 170 would need notes 5.7 a second).
+#: Set on synthetic songs and clicks at 60-174 BPM and the annotated excerpts, each decided with a
+#: margin >= 0.10 (docs/benchmarks.md, issue 3, lists the evidence per excerpt).
+EVEN_NEEDED = 0.6
+EVEN_SLOPE = 0.45
+SUB_BPM = 160.0
+SUB_WEIGHT = 2.0
+#: The octave ladder: the slowest level tried is in ``[MIN_BPM, 2 MIN_BPM)``; never above ``MAX_BPM``.
+MIN_BPM = 30.0
+MAX_BPM = 240.0
 #: Prior width (octaves) around a user's ``tempo_hint``: narrow enough to pick that octave.
 HINT_OCTAVES = 0.35
 #: Seconds of onset envelope per autocorrelation window of the tempogram.
@@ -35,7 +52,7 @@ TRACKERS = ("librosa", "beat_this")
 
 def tempo(*, onset_envelope: np.ndarray, sr: int = SR, hop_length: int = HOP,
           tempo_hint: float | None = None) -> float:
-    """Estimate the global tempo with an octave prior.
+    """Estimate the global tempo: the strongest periodicity, then the octave a listener taps.
 
     Parameters
     ----------
@@ -49,7 +66,8 @@ def tempo(*, onset_envelope: np.ndarray, sr: int = SR, hop_length: int = HOP,
     Returns
     -------
     float
-        Tempo in BPM (lag-quantised; :func:`beat_grid` refines it from the beats).
+        Tempo in BPM (lag-quantised; :func:`beat_grid` refines it from the beats). Without a
+        hint the octave is chosen by :func:`choose_octave`.
     """
     import librosa
 
@@ -71,7 +89,92 @@ def tempo(*, onset_envelope: np.ndarray, sr: int = SR, hop_length: int = HOP,
     grid = 2.0 ** np.linspace(np.log2(30.0), np.log2(300.0), 1200)
     prior = np.exp(-0.5 * ((np.log2(grid) - np.log2(start)) / std) ** 2)
     score = (pulse(grid) + SUPPORT * pulse(2.0 * grid)) * prior
-    return float(grid[int(np.argmax(score))])
+    best = float(grid[int(np.argmax(score))])
+    if tempo_hint:
+        return best
+    return choose_octave(onset_envelope=onset_envelope, bpm=best, sr=sr, hop_length=hop_length)
+
+
+def offbeat_ratio(*, onset_envelope: np.ndarray, bpm: float, sr: int = SR, hop_length: int = HOP) -> float:
+    """How strong the onsets half-way between the beats are, relative to the beats, at a tempo.
+
+    Beats are tracked with the tempo held at ``bpm``; at each beat and each midpoint the onset
+    peak within +-2 frames is taken. The ratio is ``(mean(mid) - m) / (mean(beat) - m)`` with
+    ``m`` the median of the envelope (the floor a silent position reads).
+
+    Returns
+    -------
+    float
+        In ``[0, 1.5]``: ~1 when the midpoints carry onsets as strong as the beats (the pulse at
+        twice ``bpm`` is even: a click track read at half its tempo), ~0 when they are silent.
+    """
+    import librosa
+
+    env = np.asarray(onset_envelope, dtype=float)
+    _, frames = librosa.beat.beat_track(onset_envelope=env, sr=sr, hop_length=hop_length, bpm=float(bpm),
+                                        tightness=100.0, trim=False, units="frames")
+    frames = np.asarray(frames, dtype=float)
+    if frames.size < 3:
+        return 0.0
+    n = env.shape[0]
+
+    def peak(f):
+        f = np.round(f).astype(int)
+        return np.stack([env[np.clip(f + d, 0, n - 1)] for d in range(-2, 3)]).max(axis=0)
+
+    floor = float(np.median(env))
+    on = peak(frames[:-1]).mean() - floor
+    mid = peak(0.5 * (frames[:-1] + frames[1:])).mean() - floor
+    return float(np.clip(mid / on, 0.0, 1.5)) if on > 1e-9 else 0.0
+
+
+def choose_octave(*, onset_envelope: np.ndarray, bpm: float, sr: int = SR, hop_length: int = HOP,
+                  steps: list | None = None) -> float:
+    """Choose the metrical level a listener taps among ``bpm * 2**k``, from beat-level evidence.
+
+    Walks up the ladder from the level in ``[MIN_BPM, 2 MIN_BPM)``: from a level ``T`` it moves to
+    ``2 T`` while the onsets half-way between ``T``'s beats are nearly as strong as the beats
+    (:func:`offbeat_ratio`), against a threshold that rises with the tempo (see
+    :data:`EVEN_NEEDED`); it stops at the first level whose in-between onsets are weak, or at
+    :data:`MAX_BPM`.
+
+    Parameters
+    ----------
+    onset_envelope : ndarray (n,)
+    bpm : float
+        Any level of the tempo (its octave does not matter).
+    sr, hop_length : int
+    steps : list, optional
+        If given, one dict per comparison is appended to it (``slow``, ``fast`` in BPM, ``even``,
+        ``sub``, ``support``, ``needed``, ``faster``), to show why a level was chosen.
+
+    Returns
+    -------
+    float
+        ``bpm * 2**k`` in BPM.
+    """
+    if not (np.isfinite(bpm) and bpm > 0):
+        return float(bpm)
+    level = float(bpm) * 2.0 ** np.ceil(np.log2(MIN_BPM / float(bpm)))  # in [MIN_BPM, 2 MIN_BPM)
+    ratio = {}
+
+    def r(t):
+        if t not in ratio:
+            ratio[t] = offbeat_ratio(onset_envelope=onset_envelope, bpm=t, sr=sr, hop_length=hop_length)
+        return ratio[t]
+
+    while 2.0 * level <= MAX_BPM:
+        fast = 2.0 * level
+        support = SUB_WEIGHT * np.log2(SUB_BPM / fast)
+        needed = EVEN_NEEDED + EVEN_SLOPE * np.log2(fast / 174.0)
+        faster = r(level) + support * r(fast) >= needed
+        if steps is not None:
+            steps.append(dict(slow=level, fast=fast, even=r(level), sub=r(fast), support=float(support),
+                              needed=float(needed), faster=bool(faster)))
+        if not faster:
+            break
+        level = fast
+    return level
 
 
 def beat_grid(y: np.ndarray | None = None, *, sr: int = SR, onset_envelope: np.ndarray | None = None,
