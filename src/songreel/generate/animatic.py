@@ -198,3 +198,75 @@ def render_caption(request: GenerationRequest, width: int, height: int) -> Capti
     for k, line in enumerate(lines):
         d.text((pad, pad + int(size * 1.5) + k * int(size * 1.3)), line, font=f_small, fill=(235, 235, 235, 255))
     return Caption(np.asarray(img), pad, height - box_h - pad)
+
+
+# ---------------------------------------------------------------------------------------------------
+# infinite zoom: one level of a nested procedural stack (used by generate/zoom_nesting.py)
+
+ZOOM_VERSION = "1"
+
+
+class NestedScene(Scene):
+    """A zoom level's scene: :class:`Scene` with a still camera (the compositor zooms), so the centre
+    ``1 / ratio`` stays put, framed by a thin light border — the window the next level appears in."""
+
+    def __init__(self, *args, ratio: float = 2.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.push = 0.0
+        self.drift = 0.0
+        self.ratio = float(ratio)
+        if self.ratio > 1.0:
+            self._window()
+
+    def _window(self):
+        w, h = self.w, self.h
+        bw, bh = w / self.ratio, h / self.ratio
+        x0, y0 = int(round(w / 2 - bw / 2)), int(round(h / 2 - bh / 2))
+        x1, y1 = int(round(w / 2 + bw / 2)), int(round(h / 2 + bh / 2))
+        t = max(1, int(round(min(w, h) / 180)))
+        edge = np.clip(self.palette[2] * 0.5 + 127, 0, 255).astype(np.uint8)
+        if x1 - x0 > 2 * t and y1 - y0 > 2 * t:
+            for ys, xs in ((slice(y0 - t, y0), slice(x0 - t, x1 + t)), (slice(y1, y1 + t), slice(x0 - t, x1 + t)),
+                           (slice(y0, y1), slice(x0 - t, x0)), (slice(y0, y1), slice(x1, x1 + t))):
+                self._bg[max(ys.start, 0):ys.stop, max(xs.start, 0):xs.stop] = edge
+
+    @classmethod
+    def from_request(cls, request: GenerationRequest, *, ratio: float = 2.0) -> "NestedScene":
+        base = Scene.from_request(request)
+        return cls(base.w, base.h, base.palette, base.discs, base.horizon, 0.0, 0.0, ratio=ratio)
+
+    def frame(self, t: float, u: float) -> np.ndarray:
+        return super().frame(t, u)
+
+
+def render_zoom_level(request: GenerationRequest, out: Path, *, ratio: float, label: str = "", crf: int = 16,
+                      preset: str = "ultrafast") -> GenerationResult:
+    """Render one nested procedural level to ``out``: ``request.frames`` frames, the scene's time
+    counted from ``request.context["offset"]`` frames (so a shot's levels move on one clock)."""
+    from PIL import Image, ImageDraw
+
+    started = time.monotonic()
+    scene = NestedScene.from_request(request, ratio=ratio)
+    offset = int(request.context.get("offset", 0))
+    caption = None
+    if label:
+        size = max(9, request.height // 22)
+        f = font(size)
+        x, y = max(2, request.width // 40), max(2, request.height // 30)
+        img = Image.new("RGBA", (min(request.width - x, size * (len(label) + 2)), min(request.height - y, int(size * 1.6))),
+                        (0, 0, 0, 0))
+        ImageDraw.Draw(img).text((size // 3, size // 4), label, font=f, fill=(255, 255, 255, 230))
+        caption = Caption(np.asarray(img), x, y)
+    tail = []
+    with ClipWriter(out, request.width, request.height, request.fps, crf=crf, preset=preset) as w:
+        for i in range(request.frames):
+            k = offset + i
+            rgb = scene.frame(k / float(request.fps), 0.0)
+            if caption is not None:
+                caption.apply(rgb)
+            w.write(rgb)
+            if i >= request.frames - 9:
+                tail.append(rgb)
+    return GenerationResult(out, request.frames, request.fps, request.width, request.height,
+                            provenance={"render_seconds": round(time.monotonic() - started, 3), "zoom_ratio": ratio},
+                            tail_frames=np.stack(tail))

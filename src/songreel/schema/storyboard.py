@@ -300,6 +300,10 @@ class ZoomSpec(Frozen):
     direction: Literal["in", "out"] = "in"
     nesting: Literal["auto", "outpaint", "chain", "animatic"] = "auto"
     feather: float = Field(0.08, ge=0.0, le=0.5)
+    inpaint: Optional[Annotated[dict[str, Any], BeforeValidator(
+        lambda v: {"model": v} if isinstance(v, str) else v)]] = None
+    """Outpaint route: an inpaint model, ``"folder-or-hub-id"`` or ``{model, steps, guidance, max_side,
+    device, dtype, overlap}``."""
 
 
 class EncodeSpec(Frozen):
