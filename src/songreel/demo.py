@@ -50,7 +50,7 @@ shots:
 
 def write_demo(out_dir: Path, *, width: int = 1280, height: int = 720, look: str = "cuts", seed: int = 0) -> Path:
     """Write ``song.wav`` and ``storyboard.yaml`` into ``out_dir``; returns the storyboard path."""
-    from .generate.store import atomic_write_bytes
+    from .fileio import atomic_write_bytes
     from .synth import render_song, write_wav
 
     out_dir = Path(out_dir)

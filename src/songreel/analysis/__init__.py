@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
@@ -186,15 +184,9 @@ def analyze_file(path, *, cache_dir: Path | str | None = None, **options) -> Ana
     song = load_song(path)
     result = analyze(song, **options)
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".analysis-", suffix=".tmp", dir=cache_file.parent)
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(result.to_json())
-            os.replace(tmp, cache_file)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        from ..fileio import atomic_write_bytes  # pid-named temp: a killed run's leftover is cleaned later
+
+        atomic_write_bytes(cache_file, result.to_json().encode())
     return result.with_(extra={**result.extra, "cache": "miss" if cache_file is not None else "off"})
 
 

@@ -29,13 +29,14 @@ def _main(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for
 
 
 def fail(e: BaseException) -> None:
-    """Print one line for a user error and exit 2."""
+    """Print one line for a user error and exit with its code (2; 130 for a stop by Ctrl-C)."""
     if STATE["debug"]:
         console.print_exception()
-    text = str(e).replace("\n", " ")
-    console.print(f"[bold red]error:[/] {text}", soft_wrap=True, markup=False, style=None) if False else \
-        console.print("[bold red]error:[/] " + _escape(text), soft_wrap=True)
-    raise typer.Exit(2)
+    text = " ".join(str(e).split("\n"))
+    code = int(getattr(e, "exit_code", 2) or 2)
+    label = "[bold yellow]stopped:[/] " if code == 130 else "[bold red]error:[/] "
+    console.print(label + _escape(text), soft_wrap=True)
+    raise typer.Exit(code)
 
 
 def _escape(text: str) -> str:
@@ -48,13 +49,13 @@ class RichProgress:
     """Rich progress bars with ETA for the stages of a render."""
 
     def __init__(self):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, \
             TimeRemainingColumn
 
         self.bar = Progress(TextColumn("[bold]{task.description:<10}"), BarColumn(),
                             TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TextColumn("eta"),
                             TimeRemainingColumn(), TextColumn("{task.fields[note]}"), console=console,
-                            transient=False)
+                            transient=False, disable=not console.is_terminal)  # logs get one line per error
         self.tasks = {}
 
     def __enter__(self):
@@ -75,8 +76,28 @@ class RichProgress:
     def message(self, text):
         self.bar.console.print(text)
 
+    def eta(self, seconds, note=""):
+        """The whole render's time left, on its own line above the stage bars."""
+        if seconds is None:
+            text = "measuring throughput..."
+        elif seconds <= 0:
+            text = "done"
+        else:
+            m, sec = divmod(int(round(seconds)), 60)
+            text = f"about {m}:{sec:02d} left" + (f" ({note})" if note else "")
+        if "render" not in self.tasks:
+            self.tasks["render"] = self.bar.add_task("render", total=None, note=text)
+        self.bar.update(self.tasks["render"], note=text)
+
+    @property
+    def stage_name(self):
+        names = [n for n in self.tasks if n != "render"]
+        return names[-1] if names else None
+
 
 def _run(fn):
+    import errno
+
     from ..errors import SongreelError
 
     try:
@@ -84,8 +105,53 @@ def _run(fn):
     except SongreelError as e:
         fail(e)
     except KeyboardInterrupt:
-        console.print("[yellow]stopped[/]: finished clips are kept and will be reused")
+        console.print("[bold yellow]stopped:[/] finished clips are kept and will be reused")
         raise typer.Exit(130)
+    except OSError as e:
+        # the machine, not songreel: a full disk or a permission change while running
+        if e.errno in (errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS, errno.EDQUOT):
+            where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+            console.print("[bold red]error:[/] " + _escape(f"{where}{e.strerror or e}; nothing finished was lost "
+                                                           "(run with --debug for details)"), soft_wrap=True)
+            if STATE["debug"]:
+                console.print_exception()
+            raise typer.Exit(2)
+        raise
+
+
+class _StopOnSignal:
+    """Ctrl-C while clips are made: finish the current clip, keep everything, exit 130.
+    A second Ctrl-C (or one during assembly, or SIGTERM) stops at once; temp files are removed."""
+
+    def __init__(self, stop: threading.Event, progress=None):
+        self.stop = stop
+        self.progress = progress
+        self.old = {}
+
+    def __enter__(self):
+        import signal
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.old[sig] = signal.signal(sig, self.handle)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, h in self.old.items():
+            signal.signal(sig, h)
+
+    def handle(self, signum, frame):
+        import signal
+
+        stage = getattr(self.progress, "stage_name", None)
+        if signum == signal.SIGINT and not self.stop.is_set() and stage != "assemble":
+            self.stop.set()
+            console.print("[yellow]stopping after the current clip[/] (Ctrl-C again to stop now)")
+            return
+        self.stop.set()
+        raise KeyboardInterrupt
 
 
 def _spend_text(est) -> str:
@@ -130,29 +196,101 @@ def _print_report(res) -> None:
 
 
 @app.command()
-def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML."),
+def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", readable=False),
            output: Path = typer.Option(..., "-o", "--output", help="The .mp4 to write."),
            force: bool = typer.Option(False, "--force", help="Replace an existing output."),
            otio: Optional[Path] = typer.Option(None, "--otio", help="Also write a timeline (.otio, .xml or .edl)."),
            burn_lyrics: bool = typer.Option(False, "--burn-lyrics", help="Draw the lyrics into the picture."),
            yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask before paid generation."),
            confirm_above: float = typer.Option(1.0, "--confirm-above",
-                                               help="Ask before spending more than this many US dollars.")):
-    """Render STORYBOARD to a finished video with its song."""
+                                               help="Ask before spending more than this many US dollars."),
+           takes: Optional[int] = typer.Option(None, "--takes", min=1, max=16,
+                                               help="Make this many candidate takes of every shot."),
+           locked: bool = typer.Option(False, "--locked", help="Reproduce the lock file exactly, or refuse if "
+                                       "the storyboard, song or plan changed since it was written.")):
+    """Render STORYBOARD to a finished video with its song.
+
+    Ctrl-C stops after the current clip (exit 130); everything finished is kept and reused next time.
+    """
     from .. import reel
 
     stop = threading.Event()
 
     def go():
-        with RichProgress() as p:
+        with RichProgress() as p, _StopOnSignal(stop, p):
             try:
                 return reel.render(storyboard, output, force=force, progress=p, stop=stop, otio=otio,
-                                   burn_lyrics=burn_lyrics, confirm=_spend_confirmer(yes, confirm_above, p))
+                                   burn_lyrics=burn_lyrics, confirm=_spend_confirmer(yes, confirm_above, p),
+                                   takes=takes, locked=locked)
             except KeyboardInterrupt:
                 stop.set()
                 raise
 
-    _print_report(_run(go))
+    res = _run(go)
+    _print_report(res)
+    extra = res.edit.extra if res.edit is not None else {}
+    if extra.get("takes_generated") or extra.get("takes_reused"):
+        out_console.print(f"  takes: {extra['takes_generated']} candidate clips generated, "
+                          f"{extra['takes_reused']} reused (see them with: songreel takes SHOT {storyboard})")
+
+
+@app.command("takes")
+def takes_cmd(shot: str = typer.Argument(..., help="Shot number (1-based) or name."),
+              storyboard: Optional[Path] = typer.Argument(None, help="The storyboard YAML (default: the only "
+                                                          "one in this folder).", readable=False),
+              takes: Optional[int] = typer.Option(None, "--takes", min=1, max=16,
+                                                  help="How many takes (default: the shot's takes:, else 3).")):
+    """Make (or reuse) the candidate takes of SHOT and draw them side by side in a PNG."""
+    from .. import reel
+
+    stop = threading.Event()
+
+    def go():
+        sb = _default_storyboard(storyboard)
+        with RichProgress() as p, _StopOnSignal(stop, p):
+            return reel.make_takes(sb, shot, takes=takes, progress=p, stop=stop)
+
+    r = _run(go)
+    out_console.print(f"[bold]{_escape(r.shot.name)}[/]: {len(r.takes)} takes "
+                      f"(generated {r.generated}, reused {r.reused}); take {r.picked + 1} is used")
+    for t, seed, clips in r.takes:
+        out_console.print(f"  take {t + 1}  seed {seed}  {clips[0].path}" + ("  [yellow](picked)[/]"
+                                                                            if t == r.picked else ""))
+    out_console.print(f"contact strip: {r.strip}")
+    out_console.print(f"choose one with: songreel pick {r.shot.index + 1} N")
+
+
+@app.command("pick")
+def pick_cmd(shot: str = typer.Argument(..., help="Shot number (1-based) or name."),
+             take: int = typer.Argument(..., help="Take number (1-based, as shown by songreel takes)."),
+             storyboard: Optional[Path] = typer.Argument(None, help="The storyboard YAML (default: the only "
+                                                         "one in this folder).", readable=False)):
+    """Use take TAKE of SHOT in renders (recorded in the storyboard's lock file)."""
+    from .. import reel
+
+    def go():
+        sb = _default_storyboard(storyboard)
+        return reel.pick(sb, shot, take)
+
+    planned, path = _run(go)
+    out_console.print(f"picked take {take} of shot {planned.index + 1} ({_escape(planned.name)}); recorded in {path}")
+
+
+def _default_storyboard(path: Optional[Path]) -> Path:
+    """The storyboard given, else the only one in the current folder."""
+    from ..errors import InputError
+
+    if path is not None:
+        return path
+    from ..reel import store_storyboards
+
+    found = store_storyboards(Path.cwd())
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise InputError("STORYBOARD: no storyboard (.yaml starting with 'songreel: 1') in this folder; give its path")
+    raise InputError(f"STORYBOARD: {len(found)} storyboards here ({', '.join(p.name for p in found[:5])}); "
+                     "give the one you mean")
 
 
 @app.command()
@@ -180,7 +318,7 @@ def demo(output: Path = typer.Option(Path("demo"), "-o", "--output", help="Folde
 
 
 @app.command()
-def analyze(song: Path = typer.Argument(..., help="An audio file."),
+def analyze(song: Path = typer.Argument(..., help="An audio file.", readable=False),
             as_json: bool = typer.Option(False, "--json", help="Print JSON for tools."),
             plot: Optional[Path] = typer.Option(None, "--plot", help="Draw waveform, beats, bars, sections to a PNG."),
             beats: str = typer.Option("librosa", "--beats", help="Beat tracker: librosa or beat_this."),
@@ -224,7 +362,7 @@ def analyze(song: Path = typer.Argument(..., help="An audio file."),
 
 
 @app.command()
-def plan(storyboard: Path = typer.Argument(..., help="The storyboard YAML."),
+def plan(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", readable=False),
          as_json: bool = typer.Option(False, "--json", help="Print JSON for tools."),
          cost: bool = typer.Option(False, "--cost", help="Estimate what generation would cost (hosted APIs).")):
     """The shot list on the beat grid, before any generation."""
@@ -276,7 +414,7 @@ def plan(storyboard: Path = typer.Argument(..., help="The storyboard YAML."),
 
 
 @app.command()
-def export(storyboard: Path = typer.Argument(..., help="The storyboard YAML."),
+def export(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", readable=False),
            to: Optional[Path] = typer.Option(None, "--to", help="Timeline to write: .otio, .xml (FCP7) or .edl."),
            media: str = typer.Option("copy", "--media", help="copy, link (hard links) or absolute paths."),
            contact_sheet: Optional[Path] = typer.Option(None, "--contact-sheet", help="A PNG of every shot."),
@@ -350,7 +488,7 @@ def _mount_optional():
     """Sub-apps owned by other modules (models, store, export...), mounted when present."""
     import importlib
 
-    for mod, name in (("songreel.cli.models", "models"),):
+    for mod, name in (("songreel.cli.models", "models"), ("songreel.cli.store", "store")):
         try:
             sub = importlib.import_module(mod)
         except ImportError:
@@ -362,8 +500,28 @@ _mount_optional()
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. Usage errors (unknown option, bad value) are one line, exit 2."""
+    try:
+        from typer._click import exceptions as cx  # typer >= 0.20 vendors click
+    except ImportError:  # pragma: no cover - older typer on real click
+        from click import exceptions as cx
+
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        console.print("[bold yellow]stopped[/]")
+        sys.exit(130)
+    except cx.ClickException as e:
+        if type(e).__name__ == "NoArgsIsHelpError":
+            app()  # plain `songreel`: the help, as Typer draws it
+            return
+        hint = ""
+        ctx = getattr(e, "ctx", None)
+        if ctx is not None and isinstance(e, cx.UsageError):
+            hint = f" (see: {ctx.command_path} --help)"
+        console.print("[bold red]error:[/] " + _escape(" ".join(e.format_message().split()) + hint), soft_wrap=True)
+        sys.exit(e.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

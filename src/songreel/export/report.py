@@ -62,7 +62,7 @@ def build_report(plan: Plan, analysis: Analysis, probe: dict, *, generated: int,
 
 def write_report(doc: dict, path: Path) -> Path:
     """Write the report atomically."""
-    from ..generate.store import atomic_write_bytes
+    from ..fileio import atomic_write_bytes
 
     atomic_write_bytes(Path(path), (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode())
     return Path(path)

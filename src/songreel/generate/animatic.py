@@ -12,7 +12,6 @@ import colorsys
 import hashlib
 import math
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +32,12 @@ class AnimaticBackend:
     version = "1"
     model = "procedural"
 
-    def __init__(self, spec: BackendSpec, *, project: ProjectInfo):
+    def __init__(self, spec: BackendSpec, *, project: ProjectInfo, field: str = "backend"):
         unknown = sorted(set(spec.options) - set(OPTIONS))
         if unknown:
             from ..errors import did_you_mean
 
-            raise InputError(f'backend.{unknown[0]}: unknown animatic option{did_you_mean(unknown[0], OPTIONS)}; '
+            raise InputError(f"{field}.{unknown[0]}: unknown animatic option{did_you_mean(unknown[0], OPTIONS)}; "
                              f"accepted: {', '.join(OPTIONS)}")
         self.caption = bool(spec.options.get("caption", True))
         self.crf = int(spec.options.get("crf", 16))

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Optional, Protocol, runtime_checkable
 
 from ..schema.clip import GenerationRequest
-from ..schema.storyboard import BackendSpec
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ A model that is not a preset (a local folder or any hub id) gets a :class:`Profi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Optional
 

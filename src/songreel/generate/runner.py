@@ -20,6 +20,7 @@ from ..schema.plan import Plan, PlannedShot
 from ..schema.storyboard import BackendSpec
 from . import registry
 from .base import Capabilities, ProjectInfo, native_request_frames, round_size
+from .journal import DONE, FAILED, GENERATING, STOPPED
 from .store import ClipStore
 
 
@@ -32,6 +33,11 @@ class GenerationSummary:
     reused: int = 0
     failed: dict = field(default_factory=dict)      # shot index -> message
     seconds_generating: float = 0.0
+    takes: dict = field(default_factory=dict)       # (shot index, take) -> tuple of ClipRef, every take made
+    takes_generated: int = 0                        # clips of candidate takes other than the picked ones
+    takes_reused: int = 0
+    measured: dict = field(default_factory=dict)    # backend name -> [work seconds, clip seconds] generated
+    stopped: bool = False
 
 
 class Backends:
@@ -98,13 +104,23 @@ def build_request(shot: PlannedShot, seg_index: int, plan: Plan, backend, caps: 
         context=context, source=source)
 
 
+class Stopped(Exception):
+    """Raised inside a shot when the stop event is set between two of its clips."""
+
+
 def generate_shot(shot: PlannedShot, plan: Plan, backend, store: ClipStore, *, take: int = 0,
-                  keyframes: Optional[dict] = None, on_clip: Optional[Callable] = None) -> tuple[ClipRef, ...]:
-    """Generate every segment of one shot, chaining each on the previous one."""
+                  keyframes: Optional[dict] = None, on_clip: Optional[Callable] = None,
+                  stop: Optional[threading.Event] = None) -> tuple[ClipRef, ...]:
+    """Generate every segment of one shot, chaining each on the previous one.
+
+    Raises :class:`Stopped` when ``stop`` is set before a segment starts (finished ones stay stored).
+    """
     caps = backend.capabilities()
     out: list[ClipRef] = []
     keyframes = keyframes or {}
     for j, _seg in enumerate(shot.segments):
+        if stop is not None and stop.is_set():
+            raise Stopped()
         first = last = prefix = None
         lead = 0
         if j == 0:
@@ -131,8 +147,15 @@ def generate_shot(shot: PlannedShot, plan: Plan, backend, store: ClipStore, *, t
     return tuple(out)
 
 
+def takes_of(shot: PlannedShot, takes: Optional[int] = None) -> int:
+    """How many candidate takes a shot has: its ``takes:``, or ``takes`` (``--takes``) if larger."""
+    return max(int(shot.takes or 1), int(takes or 1))
+
+
 def generate_plan(plan: Plan, store: ClipStore, backends: Backends, *, picks: Optional[dict] = None,
-                  on_clip: Optional[Callable] = None, stop: Optional[threading.Event] = None) -> GenerationSummary:
+                  on_clip: Optional[Callable] = None, stop: Optional[threading.Event] = None,
+                  takes: Optional[int] = None, candidates: bool = True, journal_name: str = "",
+                  only: Optional[set] = None) -> GenerationSummary:
     """Make (or reuse) every clip of ``plan``.
 
     Parameters
@@ -140,9 +163,18 @@ def generate_plan(plan: Plan, store: ClipStore, backends: Backends, *, picks: Op
     picks : dict, optional
         ``{shot index: take}`` chosen takes (default take 0).
     on_clip : callable, optional
-        ``on_clip(shot, segment_index, ClipRef)`` after each clip (progress).
+        ``on_clip(shot, segment_index, ClipRef)`` after each clip (progress). Candidate takes report
+        too, after every picked clip is made; ``ref.provenance["context"]["take"]`` tells them apart.
     stop : threading.Event, optional
         Set it to stop cleanly between clips (Ctrl-C); finished clips stay in the store.
+    takes : int, optional
+        At least this many candidate takes per shot (``--takes``); a shot's ``takes:`` can ask more.
+    candidates : bool
+        Also make the takes that are not picked (after all picked clips), so they can be compared.
+    journal_name : str
+        Name of the storyboard in the shot-state journal.
+    only : set, optional
+        Shot indices to generate (``songreel takes``); default all.
 
     Returns
     -------
@@ -151,44 +183,176 @@ def generate_plan(plan: Plan, store: ClipStore, backends: Backends, *, picks: Op
     picks = picks or {}
     summary = GenerationSummary(clips=[None] * len(plan.shots))
     lock = threading.Lock()
+    journal = store.journal
 
     def keyframes_for(shot: PlannedShot) -> dict:
-        kf = {}
-        if shot.spec.first_frame is not None:
-            kf["first"] = store.put_frame(_load_image(shot.spec.first_frame, f"shots[{shot.index}].first_frame"))
-        elif shot.characters:
-            # a character's reference image opens the first shot that names them
-            for name in shot.characters:
-                image = plan.extra.get("character_images", {}).get(name)
-                if image:
-                    kf["first"] = store.put_frame(_load_image(Path(image), f"characters.{name}.image"))
-                    break
-        lf = shot.spec.last_frame
-        if lf == "next" and shot.index + 1 < len(plan.shots):
-            nxt = summary.clips[shot.index + 1]
-            if nxt:
-                kf["last"] = store.put_frame(_first_frame_of(nxt[0]))
-        elif lf is not None and lf != "next":
-            kf["last"] = store.put_frame(_load_image(Path(lf), f"shots[{shot.index}].last_frame"))
-        return kf
+        nxt = summary.clips[shot.index + 1] if shot.index + 1 < len(plan.shots) else None
+        return shot_keyframes(shot, plan, store, nxt)
 
-    def run(shot: PlannedShot):
+    def run(shot: PlannedShot, take: Optional[int] = None):
+        picked = take is None
+        take = picks.get(shot.index, 0) if picked else take
         if stop is not None and stop.is_set():
+            summary.stopped = True
             return
+        journal.shot(journal_name, shot.index, take, GENERATING)
         try:
             backend = backends.get(shot.backend, field=f"shots[{shot.index}].backend")
-            clips = generate_shot(shot, plan, backend, store, take=picks.get(shot.index, 0),
-                                  keyframes=keyframes_for(shot), on_clip=_counting(on_clip, summary, lock))
-            summary.clips[shot.index] = clips
+            clips = generate_shot(shot, plan, backend, store, take=take, keyframes=keyframes_for(shot),
+                                  on_clip=_counting(on_clip, summary, lock, picked), stop=stop)
+            if picked:
+                summary.clips[shot.index] = clips
+            with lock:
+                summary.takes[(shot.index, take)] = clips
+            journal.shot(journal_name, shot.index, take, DONE, keys=[c.key for c in clips])
+        except Stopped:
+            summary.stopped = True
+            journal.shot(journal_name, shot.index, take, STOPPED)
         except GenerationError as e:
             with lock:
-                summary.failed[shot.index] = str(e)
+                if picked:
+                    summary.failed[shot.index] = str(e)
+            journal.shot(journal_name, shot.index, take, FAILED, error=str(e))
         except SongreelError:
             raise
 
+    requested = None if only is None else set(only)
+    if only is not None:  # a shot ending on the next one's first frame needs that one too
+        only = set(only)
+        for i in sorted(only):
+            while plan.shots[i].spec.last_frame == "next" and i + 1 < len(plan.shots) and i + 1 not in only:
+                only.add(i + 1)
+                i += 1
+    shots = [s for s in plan.shots if only is None or s.index in only]
+    _run_shots(shots, run, backends)
+    # candidate takes: after every picked clip, so the video is complete as early as possible
+    if candidates:
+        extra = [(s, t) for s in shots for t in range(takes_of(s, takes))
+                 if t != picks.get(s.index, 0) and (requested is None or s.index in requested)]
+        for s, t in extra:
+            if stop is not None and stop.is_set():
+                summary.stopped = True
+                break
+            run(s, t)
+    try:
+        store.record_throughput({k: tuple(v) for k, v in summary.measured.items()})
+    except Exception:  # noqa: BLE001 - remembering speed must never fail a render
+        pass
+    return summary
+
+
+def shot_keyframes(shot: PlannedShot, plan: Plan, store: ClipStore, next_clips=None) -> dict:
+    """Conditioning images of a shot: ``first`` (its first_frame or character image) and ``last``
+    (its last_frame image, or the next shot's first frame for ``last_frame: next``)."""
+    kf = {}
+    if shot.spec.first_frame is not None:
+        kf["first"] = store.put_frame(_load_image(shot.spec.first_frame, f"shots[{shot.index}].first_frame"))
+    elif shot.characters:
+        # a character's reference image opens the first shot that names them
+        for name in shot.characters:
+            image = plan.extra.get("character_images", {}).get(name)
+            if image:
+                kf["first"] = store.put_frame(_load_image(Path(image), f"characters.{name}.image"))
+                break
+    lf = shot.spec.last_frame
+    if lf == "next" and shot.index + 1 < len(plan.shots):
+        if next_clips:
+            kf["last"] = store.put_frame(_first_frame_of(next_clips[0]))
+    elif lf is not None and lf != "next":
+        kf["last"] = store.put_frame(_load_image(Path(lf), f"shots[{shot.index}].last_frame"))
+    return kf
+
+
+def resolve_keys(plan: Plan, store: ClipStore, backends: Backends, *, picks: Optional[dict] = None,
+                 takes: Optional[int] = None, all_takes: bool = True) -> dict:
+    """The content addresses a render of ``plan`` would use, found without generating anything.
+
+    A chained segment's key depends on the stored pixels of the one before it, so each shot is
+    walked in order; from the first segment not in the store on, the rest of that shot is unknown
+    (it has never been made, so nothing stored can belong to it).
+
+    Returns
+    -------
+    dict
+        ``{(shot index, take): [key or None per segment]}``; the picked take of every shot, and
+        with ``all_takes`` every candidate take.
+    """
+    picks = picks or {}
+    picked: dict = {}
+    out: dict = {}
+
+    def walk(shot: PlannedShot, take: int):
+        backend = backends.get(shot.backend, field=f"shots[{shot.index}].backend")
+        caps = backend.capabilities()
+        nxt = picked.get(shot.index + 1)
+        try:
+            kf = shot_keyframes(shot, plan, store, nxt)
+        except SongreelError:
+            kf = {}
+        keys: list = []
+        refs: list = []
+        for j, _seg in enumerate(shot.segments):
+            first = kf.get("first") if j == 0 else None
+            last = kf.get("last") if j == len(shot.segments) - 1 else None
+            prefix = None
+            lead = 0
+            if j > 0 and not caps.chain_continuous:
+                prev = refs[-1] if refs else None
+                if prev is None:
+                    keys.append(None)
+                    refs.append(None)
+                    continue
+                if caps.video_prefix and prev.tail is not None:
+                    prefix = prev.tail
+                elif caps.first_frame:
+                    first, lead = prev.last_frame, 1
+            first = first if caps.first_frame else None
+            last = last if caps.last_frame else None
+            try:
+                req = build_request(shot, j, plan, backend, caps, take=take, first_frame=first, last_frame=last,
+                                    prefix=prefix, lead=lead)
+            except SongreelError:
+                keys.append(None)
+                refs.append(None)
+                continue
+            key = req.key()
+            ref = store.get(key, verify=False)
+            keys.append(key)
+            refs.append(ref)
+        out[(shot.index, take)] = keys
+        if take == picks.get(shot.index, 0):
+            picked[shot.index] = tuple(refs) if refs and all(r is not None for r in refs) else None
+
+    order = [s for s in plan.shots if s.spec.last_frame != "next"] + \
+        sorted([s for s in plan.shots if s.spec.last_frame == "next"], key=lambda s: -s.index)
+    for s in order:
+        walk(s, picks.get(s.index, 0))
+    if all_takes:
+        for s in plan.shots:
+            for t in range(takes_of(s, takes)):
+                if (s.index, t) not in out:
+                    walk(s, t)
+    return out
+
+
+def pending_work(plan: Plan, store: ClipStore, backends: Backends, *, picks: Optional[dict] = None,
+                 takes: Optional[int] = None, candidates: bool = True) -> list:
+    """``[(backend name, clip seconds)]`` for every clip a render would have to generate (for the ETA)."""
+    keys = resolve_keys(plan, store, backends, picks=picks, takes=takes, all_takes=candidates)
+    work = []
+    for (i, _take), ks in keys.items():
+        shot = plan.shots[i]
+        for seg, k in zip(shot.segments, ks):
+            if k is None or store.get(k, verify=False) is None:
+                work.append((shot.backend.name, float(Fraction(seg.frames) / plan.fps)))
+    return work
+
+
+def _run_shots(shots, run, backends: Backends) -> None:
+    """Run ``run(shot)`` for each shot, concurrently per backend up to its ``max_concurrent``."""
     # shots whose last frame is the next shot's first frame wait for that shot
-    later = [s for s in plan.shots if s.spec.last_frame == "next"]
-    first_pass = [s for s in plan.shots if s.spec.last_frame != "next"]
+    later = [s for s in shots if s.spec.last_frame == "next"]
+    first_pass = [s for s in shots if s.spec.last_frame != "next"]
     by_backend: dict = {}
     for s in first_pass:
         by_backend.setdefault(hash(s.backend), []).append(s)
@@ -204,17 +368,26 @@ def generate_plan(plan: Plan, store: ClipStore, backends: Backends, *, picks: Op
                     f.result()
     for s in sorted(later, key=lambda s: -s.index):
         run(s)
-    return summary
 
 
-def _counting(on_clip, summary: GenerationSummary, lock):
+def _counting(on_clip, summary: GenerationSummary, lock, picked: bool = True):
     def cb(shot, j, ref: ClipRef):
         with lock:
             if ref.reused:
-                summary.reused += 1
+                if picked:
+                    summary.reused += 1
+                else:
+                    summary.takes_reused += 1
             else:
-                summary.generated += 1
-                summary.seconds_generating += float(ref.provenance.get("seconds", 0.0))
+                if picked:
+                    summary.generated += 1
+                else:
+                    summary.takes_generated += 1
+                work = float(ref.provenance.get("seconds", 0.0))
+                summary.seconds_generating += work
+                m = summary.measured.setdefault(shot.backend.name, [0.0, 0.0])
+                m[0] += work
+                m[1] += float(Fraction(ref.frames) / ref.fps)
         if on_clip:
             on_clip(shot, j, ref)
     return cb

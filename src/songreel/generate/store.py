@@ -7,9 +7,15 @@ Layout::
       clips/<key>.json       ClipRef + sha256 of the media; written last, so its presence means done
       frames/<sha>.png|.npy  lossless conditioning frames (last frame, tails, keyframes)
       analysis/<hash>.json   cached song analyses
+      shots.sqlite           the shot-state journal (WAL): generations and hits per clip, shot states
+      throughput.json        measured seconds of work per second of clip, per backend (for the ETA)
 
 A clip is reused only when its metadata exists and the media's checksum matches; a corrupt or
-half-written file is regenerated, never used.
+half-written file is regenerated, never used. Every file is written to a temp name
+(``.<name>.tmp-<pid>-<thread>``), fsynced and renamed, so a final name only ever holds a complete
+file. Temp files left by a killed process are removed the next time the store is opened, once
+their process id is no longer alive on this machine (a store shared between machines over a network
+folder keeps them until ``songreel store gc``, which removes temps older than a day).
 """
 
 from __future__ import annotations
@@ -17,29 +23,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 import time
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 import numpy as np
 
 from ..errors import GenerationError
+from ..fileio import TEMP_RE, atomic_write_bytes, pid_alive, remove_stale_temps, temp_path  # noqa: F401
 from ..schema.clip import ClipRef, FrameRef, GenerationRequest
 
+if TYPE_CHECKING:
+    from .base import GenerationResult
+
 TAIL_FRAMES = 9  # kept losslessly per clip: enough for an LTX 8m+1 prefix (m = 1)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temp file, fsync and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def file_sha256(path: Path) -> str:
@@ -59,12 +57,24 @@ class ClipStore:
         The ``.songreel`` folder.
     """
 
-    def __init__(self, root: Path):
-        self.root = Path(root)
+    def __init__(self, root: Path, *, clean: bool = True):
+        from .journal import ShotJournal
+
+        self.root = Path(root).absolute()
         self.clips = self.root / "clips"
         self.frames = self.root / "frames"
-        self.clips.mkdir(parents=True, exist_ok=True)
-        self.frames.mkdir(parents=True, exist_ok=True)
+        try:
+            self.clips.mkdir(parents=True, exist_ok=True)
+            self.frames.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            from ..errors import OutputError
+
+            raise OutputError(f"{self.root}: cannot create the clip store here ({e.strerror or e}); "
+                              "the storyboard's folder must be writable") from None
+        self.journal = ShotJournal(self.root / "shots.sqlite")
+        if clean:
+            for folder in (self.clips, self.frames, self.root / "analysis"):
+                remove_stale_temps(folder)
 
     # -- frames ------------------------------------------------------------------------------------
 
@@ -113,17 +123,22 @@ class ClipStore:
         try:
             doc = json.loads(meta.read_text())
             ref = ClipRef.from_dict(doc["clip"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OSError):
             return None
+        # frames live in this store whatever folder (or working directory) the clip was made from
+        ref = ref.with_(last_frame=self._here(ref.last_frame), tail=self._here(ref.tail))
         if verify:
             if media.stat().st_size != doc.get("size") or file_sha256(media) != doc.get("sha256"):
-                return None
+                return None  # corrupt: make() regenerates it under the same name
             for fr in (ref.last_frame, ref.tail):
                 if fr is not None and not fr.path.exists():
                     return None
         return ref.with_(path=media, reused=True)
 
-    def make(self, request: GenerationRequest, produce: Callable[[Path], "GenerationResult"]) -> ClipRef:  # noqa: F821
+    def _here(self, fr: Optional[FrameRef]) -> Optional[FrameRef]:
+        return None if fr is None else FrameRef(self.frames / Path(fr.path).name, fr.sha256, fr.frames)
+
+    def make(self, request: GenerationRequest, produce: Callable[[Path], "GenerationResult"]) -> ClipRef:
         """Return the clip for ``request``, generating it with ``produce(tmp_path)`` if not stored.
 
         ``produce`` writes the media to the temp path it is given; the store checks it decodes,
@@ -132,10 +147,13 @@ class ClipStore:
         key = request.key()
         found = self.get(key)
         if found is not None:
+            self.journal.hit(key)
             return found
         media = self.media_path(key)
+        # metadata first: from here until the new metadata is written the key reads as absent
+        self.meta_path(key).unlink(missing_ok=True)
         # pid + thread: two threads making the same key must not share a temp file
-        tmp = media.with_name(f".{key}.tmp-{os.getpid()}-{threading.get_ident()}.mp4")
+        tmp = temp_path(media)
         started = time.monotonic()
         try:
             result = produce(tmp)
@@ -161,7 +179,120 @@ class ClipStore:
         doc = {"schema": "songreel.Clip.1", "clip": ref.to_dict(), "sha256": file_sha256(media),
                "size": media.stat().st_size, "created": time.time()}
         atomic_write_bytes(self.meta_path(key), json.dumps(doc, indent=1).encode())
+        self.journal.generated(key, backend=request.backend, model=request.model, seconds=seconds,
+                               out_seconds=float(Fraction(result.frames) / Fraction(result.fps)))
         return ref
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+
+    def keys(self) -> list[str]:
+        """Keys with metadata (finished clips, not verified)."""
+        return sorted(p.stem for p in self.clips.glob("*.json") if not p.name.startswith("."))
+
+    def meta(self, key: str) -> Optional[dict]:
+        """The metadata document of a finished clip, or None."""
+        try:
+            return json.loads(self.meta_path(key).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def info(self) -> dict:
+        """Sizes, counts, hits and generations: what ``songreel store info`` shows."""
+        def size(paths):
+            total = 0
+            for p in paths:
+                try:
+                    total += p.stat().st_size
+                except OSError:
+                    pass
+            return total
+
+        keys = self.keys()
+        history = self.journal.clips()
+        temps = [p for d in (self.clips, self.frames) for p in d.iterdir() if TEMP_RE.match(p.name)]
+        analysis = list((self.root / "analysis").glob("*.json")) if (self.root / "analysis").is_dir() else []
+        return {
+            "root": str(self.root),
+            "clips": len(keys),
+            "clip_bytes": size(p for p in self.clips.iterdir() if not TEMP_RE.match(p.name)),
+            "frames": sum(1 for p in self.frames.iterdir() if not TEMP_RE.match(p.name)),
+            "frame_bytes": size(p for p in self.frames.iterdir() if not TEMP_RE.match(p.name)),
+            "analyses": len(analysis),
+            "analysis_bytes": size(analysis),
+            "hits": sum(int(history.get(k, {}).get("hits") or 0) for k in keys),
+            "generations": sum(int(history.get(k, {}).get("generations") or 0) for k in keys),
+            "temps": len(temps),
+            "throughput": self.throughput(),
+        }
+
+    def gc(self, keep: set, *, dry_run: bool = False) -> dict:
+        """Remove clips whose key is not in ``keep``, frames no kept clip refers to, and stale temps.
+
+        Returns ``{"clips": [keys], "frames": [names], "temps": [names], "bytes": n}`` (what was, or
+        with ``dry_run`` would be, removed).
+        """
+        gone_keys = [k for k in self.keys() if k not in keep]
+        orphans = [p for p in self.clips.glob("*.mp4") if not p.name.startswith(".") and p.stem not in
+                   set(self.keys())]
+        wanted_frames: set = set()
+        for k in self.keys():
+            if k not in keep:
+                continue
+            doc = self.meta(k) or {}
+            clip = doc.get("clip", {})
+            for name in ("last_frame", "tail"):
+                if clip.get(name):
+                    wanted_frames.add(Path(clip[name]["path"]).name)
+            prov = clip.get("provenance", {})
+            for name in ("first_frame", "last_frame", "prefix"):
+                if prov.get(name):
+                    wanted_frames.update({f"{prov[name]}.png", f"{prov[name]}.npy"})
+        frames = [p for p in self.frames.iterdir() if not TEMP_RE.match(p.name) and p.name not in wanted_frames]
+        temps = [p for d in (self.clips, self.frames) for p in d.iterdir() if TEMP_RE.match(p.name)]
+        temps = [p for p in temps if not pid_alive(int(TEMP_RE.match(p.name).group(1)))
+                 or time.time() - p.stat().st_mtime > 86400]
+        victims = [self.meta_path(k) for k in gone_keys] + [self.media_path(k) for k in gone_keys] + \
+            orphans + frames + temps
+        freed = 0
+        for p in victims:
+            try:
+                freed += p.stat().st_size
+                if not dry_run:
+                    p.unlink()
+            except OSError:
+                pass
+        if not dry_run:
+            self.journal.forget(gone_keys)
+        return {"clips": gone_keys, "frames": [p.name for p in frames], "temps": [p.name for p in temps],
+                "orphans": [p.name for p in orphans], "bytes": freed}
+
+    # -- throughput (for the ETA) ------------------------------------------------------------------
+
+    @property
+    def throughput_path(self) -> Path:
+        return self.root / "throughput.json"
+
+    def throughput(self) -> dict:
+        """``{backend: seconds of work per second of clip}`` measured on earlier runs."""
+        try:
+            doc = json.loads(self.throughput_path.read_text())
+            return {str(k): float(v) for k, v in doc.get("rates", {}).items() if float(v) > 0}
+        except (OSError, ValueError, AttributeError, TypeError):
+            return {}
+
+    def record_throughput(self, measured: dict) -> None:
+        """Fold ``{backend: (work_seconds, clip_seconds)}`` into the remembered rates (even weights)."""
+        rates = self.throughput()
+        for name, (work, out) in measured.items():
+            if out <= 0 or work <= 0:
+                continue
+            rate = work / out
+            rates[name] = rate if name not in rates else 0.5 * rates[name] + 0.5 * rate
+        try:
+            atomic_write_bytes(self.throughput_path,
+                               json.dumps({"schema": "songreel.Throughput.1", "rates": rates}, indent=1).encode())
+        except OSError:
+            pass
 
 
 def _pixels_sha(pixels: np.ndarray) -> str:

@@ -45,7 +45,8 @@ def load_storyboard(path, *, text: str | None = None):
         try:
             raw = path.read_bytes()
         except PermissionError:
-            raise StoryboardError("cannot be read (permission denied)", path=path) from None
+            raise StoryboardError("cannot be read (permission denied); expected a readable storyboard file",
+                                  path=path) from None
         text = _decode(raw, path)
     data, lines = parse_yaml(text, path)
     return validate_storyboard(data, lines, path)
@@ -88,8 +89,13 @@ def parse_yaml(text: str, path: Path) -> tuple[Any, dict[str, int]]:
             if e.context:
                 msg += f" ({e.context})"
         raise StoryboardError(msg, path=path, line=line) from None
+    except yaml.reader.ReaderError as e:  # a control character: no mark, a position in the text
+        ch = e.character if isinstance(e.character, int) else ord(str(e.character)[:1] or "\0")
+        line = text[: max(int(e.position or 0), 0)].count("\n") + 1
+        raise StoryboardError(f"control character U+{ch:04X} is not allowed in YAML; expected printable text "
+                              "(remove it)", path=path, line=line) from None
     except yaml.YAMLError as e:
-        raise StoryboardError(f"malformed YAML: {e}", path=path) from None
+        raise StoryboardError("malformed YAML: " + " ".join(str(e).split()), path=path) from None
     if node is None:
         raise StoryboardError("is empty; expected a storyboard starting with 'songreel: 1'", path=path)
     lines: dict[str, int] = {}
@@ -148,7 +154,7 @@ def validate_storyboard(data: Any, lines: dict[str, int], path: Path):
     """Validate parsed YAML into a Storyboard, resolving paths relative to ``path``'s folder."""
     from pydantic import ValidationError
 
-    from ..schema.storyboard import ShotSpec, Storyboard
+    from ..schema.storyboard import Storyboard
 
     if not isinstance(data, dict):
         raise StoryboardError(f"got {type(data).__name__}, expected a mapping starting with 'songreel: 1'",
@@ -191,7 +197,9 @@ def _translate(err, data, lines: dict, path: Path) -> StoryboardError:
     """Turn pydantic's first error into one songreel line."""
     from ..schema import storyboard as S
 
-    e = err.errors(include_url=False)[0]
+    errors = err.errors(include_url=False)
+    # an unknown key usually explains a "missing" one next to it (shot: for shots:): report it first
+    e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
     loc = [p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
     # BeforeValidator / union branches add non-field parts to loc; keep real field names only
     field = ""

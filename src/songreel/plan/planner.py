@@ -92,6 +92,11 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
         end = _end_of(spec, i, cursor, grid, sections, lyrics, storyboard, total, n, anchors)
         if end is None:  # open: stretches to the next anchor or the song's end
             end = next((a for a in anchors[i + 1:] if a is not None), None) if i < n - 1 else None
+            if end is not None and grid.frame_of(end) <= grid.frame_of(cursor):
+                k = next(j for j in range(i + 1, n) if anchors[j] is not None)
+                raise PlanError(f'{storyboard.where(f"shots[{k}].at")}: at: "{shots[k].at}" is '
+                                f"{format_time(grid.time_of(end))}, not after shot {i + 1}'s start at "
+                                f"{format_time(grid.time_of(cursor))}; anchors must follow the shot order")
             if end is None:
                 if i < n - 1:
                     raise PlanError(f"{storyboard.where(field)}.length: missing; expected {LENGTH_HELP} "

@@ -1,0 +1,86 @@
+"""``songreel store``: look after the content-addressed clip store (``.songreel/`` beside a storyboard).
+
+``songreel store info [PATH]`` shows its size, clips, hits and remembered throughput;
+``songreel store gc [PATH] [--dry-run]`` removes what no storyboard in that folder refers to.
+PATH is a storyboard or its folder (default: the current folder). Mounted by the main CLI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(name="store", help="The clip store: size, hits, and cleaning out what nothing uses.",
+                  no_args_is_help=True, add_completion=False)
+
+
+def _folder(path: Optional[Path]) -> Path:
+    from ..errors import MissingFileError
+
+    path = Path(path) if path is not None else Path.cwd()
+    if not path.exists():
+        raise MissingFileError(f"{path}: no such storyboard or folder")
+    return path if path.is_dir() else path.resolve().parent
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+@app.command()
+def info(path: Optional[Path] = typer.Argument(None, help="A storyboard or its folder (default: here)."),
+         as_json: bool = typer.Option(False, "--json", help="Print JSON for tools.")):
+    """Size, clips, hits and measured throughput of the store."""
+    from .main import _run, out_console
+
+    def go():
+        from ..errors import InputError
+        from ..generate.store import ClipStore
+        from ..reel import STORE_DIR
+
+        folder = _folder(path)
+        root = folder / STORE_DIR
+        if not (root / "clips").is_dir():
+            raise InputError(f"{folder}: no songreel store here (expected {root}/); render a storyboard first")
+        return ClipStore(root, clean=False).info()
+
+    d = _run(go)
+    if as_json:
+        import json
+
+        print(json.dumps(d))
+        return
+    out_console.print(f"[bold]{d['root']}[/]")
+    out_console.print(f"  clips: {d['clips']} ({_size(d['clip_bytes'])}), reused {d['hits']} times, "
+                      f"generated {d['generations']} times")
+    out_console.print(f"  frames: {d['frames']} ({_size(d['frame_bytes'])}), analyses: {d['analyses']} "
+                      f"({_size(d['analysis_bytes'])})")
+    total = d["clip_bytes"] + d["frame_bytes"] + d["analysis_bytes"]
+    out_console.print(f"  total: {_size(total)}" + (f", {d['temps']} temp files" if d["temps"] else ""))
+    for name, rate in sorted(d["throughput"].items()):
+        what = "s per frame-megapixel" if name == "assemble" else "s of work per s of clip"
+        out_console.print(f"  throughput {name}: {rate:.3g} {what}")
+
+
+@app.command()
+def gc(path: Optional[Path] = typer.Argument(None, help="A storyboard or its folder (default: here)."),
+       dry_run: bool = typer.Option(False, "--dry-run", "-n", help="List what would be removed; remove nothing.")):
+    """Remove clips and frames that no storyboard in the folder (nor its lock file) refers to."""
+    from .main import _run, out_console
+
+    def go():
+        from ..reel import gc_store
+
+        return gc_store(_folder(path), dry_run=dry_run)
+
+    r = _run(go)
+    verb = "would remove" if dry_run else "removed"
+    out_console.print(f"{verb} {len(r['clips'])} clips, {len(r['frames'])} frames, "
+                      f"{len(r['temps']) + len(r['orphans'])} temp/orphan files ({_size(r['bytes'])}); kept "
+                      f"{r['kept']} clips referenced by {', '.join(r['storyboards']) or 'no storyboard'}")
