@@ -135,6 +135,8 @@ def media_names(edit: Edit) -> dict[Path, str]:
             part = f"-part{j + 1}" if len(clips) > 1 else ""
             claim(Path(clip.path), f"shot{shot.index + 1:03d}-{_slug(shot.name)}{part}{Path(clip.path).suffix}")
     claim(Path(edit.song), Path(edit.song).name)
+    if edit.plan.look == "infinite-zoom" and edit.video is not None:
+        claim(Path(edit.video), Path(edit.video).name)
     return names
 
 
@@ -312,7 +314,25 @@ def edit_to_otio(edit: Edit, *, media_dir: Path | str | None = None, link: bool 
     video = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     video.metadata[NAMESPACE] = {"role": "shots"}
     position = 0
-    for shot, clips in zip(plan.shots, edit.clips):
+    if plan.look == "infinite-zoom":
+        # one continuous composite of nested, overlapping layers: no cut list can express it, so the
+        # rendered film goes on V1 whole; shot boundaries stay findable as markers
+        if edit.video is None:
+            raise InputError("look: infinite-zoom is one continuous composite of nested layers, which a cut "
+                             "timeline cannot express; render it with `songreel render ... --otio out.otio` to "
+                             "get a timeline with the rendered film on V1")
+        film = Path(edit.video)
+        ref = otio.schema.ExternalReference(target_url=_url(film, media_dir, names),
+                                            available_range=_tr(0, plan.total_frames, rate)) if link else \
+            otio.schema.MissingReference(name=film.name, metadata={NAMESPACE: {"path": str(film)}})
+        video.append(otio.schema.Clip(name=film.stem, media_reference=ref, source_range=_tr(0, plan.total_frames, rate),
+                                      metadata={NAMESPACE: {"role": "film", "look": plan.look}}))
+        for shot in plan.shots:
+            video.markers.append(otio.schema.Marker(
+                name=f"{shot.index + 1:02d} {shot.name}", marked_range=_tr(shot.start, 0, rate),
+                color=otio.schema.MarkerColor.RED, metadata={NAMESPACE: _shot_metadata(shot, edit.clips[shot.index])}))
+        position = plan.total_frames
+    for shot, clips in zip(plan.shots if plan.look != "infinite-zoom" else (), edit.clips):
         if shot.start > position:
             video.append(otio.schema.Gap(source_range=_tr(0, shot.start - position, rate)))
         elif shot.start < position:
