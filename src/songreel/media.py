@@ -182,6 +182,36 @@ def iter_rgb(path, *, stream: int = 0, rotation: Optional[int] = None) -> Iterat
             yield t, rgb
 
 
+ALPHA_FORMATS = ("yuva", "rgba", "bgra", "argb", "abgr", "gbrap", "ya8", "ya16")
+
+
+def has_alpha(frame) -> bool:
+    """True when a decoded frame's pixel format carries an alpha plane."""
+    return frame.format.name.startswith(ALPHA_FORMATS)
+
+
+def frame_rgb(frame) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB of a decoded frame; a frame with alpha is composited over black."""
+    if has_alpha(frame):
+        rgba = frame.to_ndarray(format="rgba").astype(np.uint16)
+        a = rgba[..., 3:4]
+        return ((rgba[..., :3] * a + 127) // 255).astype(np.uint8)
+    return frame.to_ndarray(format="rgb24")
+
+
+MIN_SCALE_SIDE = 16
+
+
+def _enlarge_tiny(rgb: np.ndarray) -> np.ndarray:
+    """Nearest-neighbour enlarge a frame smaller than :data:`MIN_SCALE_SIDE` on a side (a 1x1 clip)
+    so swscale can take it; the picture (flat blocks) is what a scaler would make of it anyway."""
+    h, w = rgb.shape[:2]
+    if h >= MIN_SCALE_SIDE and w >= MIN_SCALE_SIDE:
+        return rgb
+    k = -(-MIN_SCALE_SIDE // min(h, w))
+    return np.repeat(np.repeat(rgb, k, axis=0), k, axis=1)
+
+
 def fit_frame(rgb: np.ndarray, width: int, height: int, mode: str = "cover", *, zoom: float = 1.0,
               centre: tuple[float, float] = (0.5, 0.5), out_format: str = "rgb24"):
     """Conform a frame to ``width x height``.
@@ -197,6 +227,7 @@ def fit_frame(rgb: np.ndarray, width: int, height: int, mode: str = "cover", *, 
     """
     import av
 
+    rgb = _enlarge_tiny(rgb)
     h, w = rgb.shape[:2]
     target = width / height
     if mode == "contain":
@@ -249,10 +280,13 @@ class FrameSampler:
             self._container = av.open(str(self.path))
         except (av.error.FFmpegError, OSError) as e:
             raise MediaError(f"{self.field}: {self.path}: cannot be decoded ({type(e).__name__})") from None
+        if not self._container.streams.video:
+            self._container.close()
+            raise MediaError(f"{self.field}: {self.path}: has no video stream; expected a video or a still image")
         vs = self._container.streams.video[0]
         vs.thread_type = "AUTO"
         self._stream = vs
-        self._frames = self._container.decode(vs)
+        self._frames = _decode_with_alpha(self._container, vs)
         self._t0 = None
         self._cur = self._next = None
         self._advance()
@@ -284,8 +318,25 @@ class FrameSampler:
         while self._next is not None and self._next[0] <= t + 1e-6:
             self._cur = self._next
             self._advance()
-        _, frame, rot = self._cur
-        rgb = frame.to_ndarray(format="rgb24")
+        return self._rgb(self._cur)
+
+    def blend_at(self, t: float) -> np.ndarray:
+        """Like :meth:`at`, but between two source frames the picture is their mix weighted by where
+        ``t`` falls between their timestamps (frame blending for slowed-down or low-rate sources)."""
+        cur = self.at(t)
+        if self._next is None:
+            return cur
+        t0, t1 = self._cur[0], self._next[0]
+        w = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
+        if w <= 1e-3:
+            return cur
+        nxt = self._rgb(self._next)
+        return ((cur.astype(np.float32) * (1.0 - w) + nxt.astype(np.float32) * w) + 0.5).astype(np.uint8)
+
+    @staticmethod
+    def _rgb(item) -> np.ndarray:
+        _, frame, rot = item
+        rgb = frame_rgb(frame)
         if rot:
             rgb = np.ascontiguousarray(np.rot90(rgb, k=-(rot // 90)))
         return rgb
@@ -303,6 +354,32 @@ class FrameSampler:
             self._container.close()
         except Exception:
             pass
+
+
+def _decode_with_alpha(container, vs):
+    """Decode ``vs``; VP8/VP9 with an alpha channel (WebM ``alpha_mode=1``) go through libvpx, the
+    decoder that reads the alpha side data (FFmpeg's native VP9 decoder drops it)."""
+    import av
+
+    cc = vs.codec_context
+    alpha = str(vs.metadata.get("alpha_mode", vs.metadata.get("ALPHA_MODE", "0"))) == "1"
+    lib = {"vp9": "libvpx-vp9", "vp8": "libvpx"}.get(cc.name)
+    if alpha and lib and lib in av.codecs_available:
+        ctx = av.CodecContext.create(lib, "r")
+
+        def frames():
+            for packet in container.demux(vs):
+                if packet.size == 0:  # the demuxer's end marker: flushed below, once
+                    continue
+                for frame in ctx.decode(packet):
+                    if frame.pts is None:
+                        frame.pts = packet.pts
+                    yield frame
+            for frame in ctx.decode(None):
+                yield frame
+
+        return frames()
+    return container.decode(vs)
 
 
 def media_duration(path, *, field: str = "clip") -> float:

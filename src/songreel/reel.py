@@ -204,6 +204,9 @@ def check_inputs(sb) -> None:
     for name, c in sb.characters.items():
         if c.image is not None:
             _check_image(Path(c.image), sb.where(f"characters.{name}.image"))
+    from .assemble.camera import check_storyboard  # camera moves and retiming modes, before any generation
+
+    check_storyboard(sb)
 
 
 def _check_image(path: Path, where: str) -> None:
@@ -550,7 +553,7 @@ def _write_lock(sb, raw_analysis, plan, old, picks: dict, summary, takes) -> Non
 def render(storyboard, out, *, force: bool = False, progress: Optional[Progress] = None,
            stop: Optional[threading.Event] = None, otio: Optional[Path] = None,
            burn_lyrics: bool = False, confirm: Optional[Callable] = None, takes: Optional[int] = None,
-           locked: bool = False) -> RenderResult:
+           locked: bool = False, encode: Optional[dict] = None) -> RenderResult:
     """Render a storyboard to a finished MP4 with its song, and write the sync report beside it.
 
     Parameters
@@ -565,6 +568,8 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
         Set to stop between clips; finished clips stay in the store.
     otio : Path, optional
         Also write an OpenTimelineIO timeline (media hard-linked beside it where possible).
+    encode : dict, optional
+        ``{codec, crf, preset, audio}`` overriding the storyboard's ``encode:`` (None values are ignored).
     burn_lyrics : bool
         Draw the storyboard's lyrics into the picture.
     confirm : callable, optional
@@ -589,6 +594,17 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
 
     t0 = time.monotonic()
     sb = load(storyboard)
+    if encode:  # CLI flags override the storyboard's encode: block (validated like the storyboard)
+        from .schema.storyboard import EncodeSpec
+
+        try:
+            merged = EncodeSpec.model_validate({**sb.encode.model_dump(), **{k: v for k, v in encode.items()
+                                                                              if v is not None}})
+        except ValueError as e:
+            first = e.errors()[0]
+            raise InputError(f"--{first['loc'][-1]}: got {first.get('input')!r}; expected "
+                             f"{first['msg'].removeprefix('Input should be ').rstrip('.')}") from None
+        sb = sb.with_(encode=merged)
     out = check_output(Path(out), sb, force=force)
     if otio is not None:
         check_output_file(Path(otio), sb, force=force, suffixes=(".otio", ".xml", ".edl"))
@@ -632,7 +648,8 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
             progress.eta(0.0, "done")
     probe = probe_output(out)
     extra = {"output": {"path": str(out), "audio": result.audio_mode,
-                        "size": [plan.width, plan.height], "fps": str(plan.fps)}}
+                        "size": [plan.width, plan.height], "fps": str(plan.fps)},
+             "seams": list(result.seams), "assembly": dict(result.stats)}
     edit = edit.with_(video=out)
     if lyrics is not None:
         from .export.subtitles import write_srt

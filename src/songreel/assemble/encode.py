@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator
 
 from ..schema.storyboard import EncodeSpec
 
@@ -49,7 +49,11 @@ class Output:
         self.write_frame(frame)
 
     def write_frame(self, frame) -> None:
+        """Encode an ``av.VideoFrame`` in yuv420p at the stream size (a decoded frame passes straight
+        through: its pts is replaced, and its picture type cleared so the decoder's keyframes do not
+        force keyframes in the output)."""
         frame.pts = self.frames
+        frame.pict_type = 0
         # the codec counts frames; the muxer may change the stream's time_base (mp4: 1/12288) on header write
         frame.time_base = self._frame_tb
         for packet in self.video.encode(frame):

@@ -3,72 +3,159 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Optional
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
 from ..schema.clip import ClipRef
 from ..schema.plan import PlannedShot
 
+if TYPE_CHECKING:
+    import av
+
+Picture = Union["av.VideoFrame", np.ndarray]
+
 
 class ShotReader:
-    """Yield a shot's picture for increasing project frames, as yuv420p planes at the project size.
+    """Yield a shot's picture for increasing project frames at the project size.
 
-    Clip ``j`` covers project frames ``[segment.start, segment.end)``; project frame ``f`` shows the clip
-    frame whose time ``(f - segment.start) / fps`` it falls in — clips at other rates are retimed by
-    frame index, never resampled in time.
+    Clip ``j`` covers project frames ``[segment.start, segment.end)``; project frame ``f`` falls at clip
+    position ``p = lead + (f - segment.start) * clip.fps / fps`` (exact rational time). ``nearest``
+    shows frame ``floor(p)``; ``blend`` / ``flow`` make the in-between picture from ``floor(p)`` and
+    the next frame (see :mod:`.retime`); ``auto`` blends clips at 16 fps or less in a 24 fps project.
+
+    :meth:`frame` returns the decoded ``av.VideoFrame`` itself when it is already yuv420p at the
+    project size and needs no blending (the pass-through path: no copy to numpy and back); otherwise a
+    packed yuv420p ``(H * 3 // 2, W)`` array. :meth:`planes` always returns the array.
     """
 
-    def __init__(self, shot: PlannedShot, clips: tuple[ClipRef, ...], fps: Fraction, width: int, height: int):
+    def __init__(self, shot: PlannedShot, clips: tuple[ClipRef, ...], fps: Fraction, width: int, height: int,
+                 *, interpolate: str = "auto", decoder_threads: int = 0):
         self.shot = shot
         self.clips = clips
-        self.fps = fps
+        self.fps = Fraction(fps)
         self.width, self.height = width, height
+        self.interpolate = interpolate
+        self.decoder_threads = decoder_threads
         self._seg = -1
         self._container = None
         self._iter = None
-        self._index = -1
-        self._frame = None
+        self._index = -1          # clip index of self._cur
+        self._cur = None          # decoded frames (av.VideoFrame): current and the one after it
+        self._next = None
+        self._ended = False
+        self._mode = "nearest"
+        self.stats = {"decoded": 0, "blended": 0, "conformed": 0}
 
     def _open(self, j: int):
         import av
 
+        from . import retime
+
         self.close()
         clip = self.clips[j]
-        self._container = av.open(str(clip.path))
+        try:
+            self._container = av.open(str(clip.path))
+        except (av.error.FFmpegError, OSError) as e:
+            from ..errors import MediaError
+
+            raise MediaError(f"shot {self.shot.index + 1}: clip {clip.path}: cannot be decoded "
+                             f"({type(e).__name__})") from None
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
+        if self.decoder_threads:
+            stream.codec_context.thread_count = self.decoder_threads
         self._iter = self._container.decode(stream)
         self._seg = j
         self._index = -1
-        self._frame = None
+        self._cur = self._next = None
+        self._ended = False
+        self._mode = retime.resolve_mode(self.interpolate, clip.fps, self.fps)
 
-    def planes(self, f: int) -> np.ndarray:
-        """``(H * 3 // 2, W)`` uint8 yuv420p of project frame ``f`` (must not decrease)."""
+    def _decode(self):
+        if self._ended:
+            return None
+        try:
+            frame = next(self._iter)
+        except StopIteration:
+            self._ended = True
+            return None
+        self.stats["decoded"] += 1
+        return frame
+
+    def _seek_to(self, want: int) -> None:
+        """Advance so that ``self._cur`` is clip frame ``want`` (or the last one there is)."""
+        if self._cur is None:
+            self._cur = self._decode()
+            self._index = 0
+            if self._cur is None:
+                from ..errors import MediaError
+
+                raise MediaError(f"shot {self.shot.index + 1}: clip {self.clips[self._seg].path}: has no "
+                                 "decodable video frames")
+            self._next = self._decode()
+        while self._index < want and self._next is not None:
+            self._cur, self._next = self._next, self._decode()
+            self._index += 1
+
+    def _position(self, f: int) -> tuple[int, Fraction, ClipRef]:
         segs = self.shot.segments
         j = next((k for k, s in enumerate(segs) if s.start <= f < s.end), len(segs) - 1 if f >= segs[-1].end else 0)
         if j != self._seg:
             self._open(j)
         seg, clip = segs[j], self.clips[j]
-        want = clip.lead + int(Fraction(f - seg.start) * clip.fps / self.fps)
-        want = max(0, min(want, clip.frames - 1))
-        while self._index < want:
-            try:
-                self._frame = next(self._iter)
-            except StopIteration:
-                break  # a clip a frame short holds its last frame
-            self._index += 1
-        frame = self._frame
-        if frame.width != self.width or frame.height != self.height or frame.format.name != "yuv420p":
-            from ..media import fit_frame
+        p = clip.lead + Fraction(f - seg.start) * Fraction(clip.fps) / self.fps
+        p = min(max(p, Fraction(0)), Fraction(max(clip.frames - 1, 0)))
+        return j, p, clip
 
-            mode = self.shot.spec.conform
-            out = fit_frame(frame.to_ndarray(format="rgb24"), self.width, self.height, mode,
-                            out_format="yuv420p")
-            return out.to_ndarray()
-        return frame.to_ndarray()
+    def frame(self, f: int) -> Picture:
+        """The picture of project frame ``f`` (must not decrease): an ``av.VideoFrame`` on the
+        pass-through path, else packed yuv420p planes."""
+        _, p, clip = self._position(f)
+        i = int(p)  # floor: p >= 0
+        t = p - i
+        self._seek_to(i)
+        if t and self._mode != "nearest" and self._next is not None and self._index == i:
+            a, b = self._as_planes(self._cur), self._as_planes(self._next)
+            self.stats["blended"] += 1
+            from . import retime
+
+            if self._mode == "flow":
+                return retime.flow(a, b, float(t), self.height)
+            return retime.blend(a, b, float(t))
+        frame = self._cur
+        if frame.width == self.width and frame.height == self.height and frame.format.name == "yuv420p":
+            return frame
+        return self._as_planes(frame)
+
+    def planes(self, f: int) -> np.ndarray:
+        """``(H * 3 // 2, W)`` uint8 yuv420p of project frame ``f`` (must not decrease)."""
+        pic = self.frame(f)
+        return pic if isinstance(pic, np.ndarray) else pic.to_ndarray()
+
+    def _as_planes(self, frame) -> np.ndarray:
+        if frame.width == self.width and frame.height == self.height and frame.format.name == "yuv420p":
+            return frame.to_ndarray()
+        self.stats["conformed"] += 1
+        return conform_frame(frame, self.width, self.height, self.shot.spec.conform)
 
     def close(self):
         if self._container is not None:
             self._container.close()
             self._container = None
+        self._cur = self._next = None
+
+
+def conform_frame(frame, width: int, height: int, mode: str = "cover") -> np.ndarray:
+    """A decoded frame of any size/format as packed yuv420p at ``width x height`` (cover or contain).
+
+    Same-aspect frames are scaled by swscale straight from their own pixel format; others go through
+    :func:`songreel.media.fit_frame` (crop or pad in RGB).
+    """
+    if abs(frame.width * height - frame.height * width) <= max(frame.width, frame.height) // 2 and \
+            not frame.format.name.startswith(("yuva", "rgba", "bgra", "argb", "gbrap")):
+        return frame.reformat(width=width, height=height, format="yuv420p", interpolation="BICUBIC").to_ndarray()
+    from ..media import fit_frame, frame_rgb
+
+    out = fit_frame(frame_rgb(frame), width, height, mode, out_format="yuv420p")
+    return out.to_ndarray()

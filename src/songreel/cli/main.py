@@ -207,7 +207,10 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", r
            takes: Optional[int] = typer.Option(None, "--takes", min=1, max=16,
                                                help="Make this many candidate takes of every shot."),
            locked: bool = typer.Option(False, "--locked", help="Reproduce the lock file exactly, or refuse if "
-                                       "the storyboard, song or plan changed since it was written.")):
+                                       "the storyboard, song or plan changed since it was written."),
+           codec: Optional[str] = typer.Option(None, "--codec", help="h264 or h265 (overrides encode:)."),
+           crf: Optional[int] = typer.Option(None, "--crf", help="Quality 0-51, lower is better (default 18)."),
+           preset: Optional[str] = typer.Option(None, "--preset", help="x264/x265 preset, ultrafast..veryslow.")):
     """Render STORYBOARD to a finished video with its song.
 
     Ctrl-C stops after the current clip (exit 130); everything finished is kept and reused next time.
@@ -221,7 +224,8 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", r
             try:
                 return reel.render(storyboard, output, force=force, progress=p, stop=stop, otio=otio,
                                    burn_lyrics=burn_lyrics, confirm=_spend_confirmer(yes, confirm_above, p),
-                                   takes=takes, locked=locked)
+                                   takes=takes, locked=locked,
+                                   encode={"codec": codec, "crf": crf, "preset": preset})
             except KeyboardInterrupt:
                 stop.set()
                 raise

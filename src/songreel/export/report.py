@@ -57,6 +57,9 @@ def build_report(plan: Plan, analysis: Analysis, probe: dict, *, generated: int,
     }
     if extra:
         doc.update(extra)
+    seams = doc.get("seams") or []
+    if seams:  # the worst joins first, so a director knows where to look
+        doc["seams_flagged"] = sorted((s for s in seams if s.get("flagged")), key=lambda s: -s.get("score", 0))
     return doc
 
 

@@ -2,7 +2,9 @@
 held or stretched to the shot's length.
 
 Video is retimed on the source's real timestamps (VFR and 29.97 sources stay in sync); rotation
-metadata is honoured; a still gets a slow push-in so it does not sit dead on screen.
+metadata is honoured; ``fit: stretch`` slows a short clip with frame blending; VP8/VP9 with alpha is
+decoded with its alpha and composited over black; a still gets a slow push-in so it does not sit dead
+on screen.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class FootageBackend:
     """The user's clips and stills. Options: ``push`` (still push-in, default 0.08), ``crf``, ``preset``."""
 
     name = "footage"
-    version = "1"
+    version = "2"  # 2: stretch blends frames, alpha composited over black, tiny clips accepted
     model = "source"
 
     def __init__(self, spec: BackendSpec, *, project: ProjectInfo):
@@ -52,9 +54,9 @@ class FootageBackend:
         field = "clip"
         src = Path(request.source)
         info = probe_video(src, field=field)
-        if info.width < 2 or info.height < 2:
+        if info.width < 1 or info.height < 1:
             raise MediaError(f"{field}: {src}: the picture is {info.width}x{info.height}; "
-                             "expected at least 2x2 pixels")
+                             "expected at least 1x1 pixels")
         offset = int(ctx.get("offset", 0))
         total = int(ctx.get("shot_frames", request.frames))
         fps = float(request.fps)
@@ -95,7 +97,9 @@ class FootageBackend:
                         if t < last_t:
                             sampler.restart()
                         last_t = t
-                        rgb = fit_frame(sampler.at(t), request.width, request.height, mode)
+                        # a slowed-down clip blends neighbouring frames instead of stuttering
+                        pic = sampler.blend_at(t) if fit == "stretch" else sampler.at(t)
+                        rgb = fit_frame(pic, request.width, request.height, mode)
                         w.write(rgb)
                         tail.append(rgb)
                         del tail[:-9]

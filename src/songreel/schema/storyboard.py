@@ -345,6 +345,7 @@ class ShotSpec(Frozen):
     in_: Optional[SecondsField] = Field(None, alias="in")
     camera: Optional[str] = None
     pulse: float = Field(0.0, ge=0.0, le=0.5)
+    interpolate: Optional[Literal["auto", "nearest", "blend", "flow"]] = None
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True,
                               populate_by_name=True)
