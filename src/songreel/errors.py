@@ -11,7 +11,8 @@
     ├── UnknownNameError (LookupError)       unknown backend, preset, shot, section ...
     ├── MissingExtraError (ImportError)      an optional dependency is not installed
     ├── OutputError (OSError)                an output cannot be written (exists, read-only, same as input)
-    └── GenerationError (RuntimeError)       a backend failed to make a clip
+    ├── GenerationError (RuntimeError)       a backend failed to make a clip
+    └── Interrupted                          the user stopped a render (Ctrl-C); exit code 130
 
 Every message names the file and line or the field, what was received and what is accepted.
 The CLI prints ``str(error)`` on one line and exits with code 2 for all of them.
@@ -93,6 +94,12 @@ class OutputError(SongreelError, OSError):
 
 class GenerationError(SongreelError, RuntimeError):
     """A backend failed to produce a clip."""
+
+
+class Interrupted(SongreelError):
+    """The user stopped a render (Ctrl-C); finished clips are kept. The CLI exits 130."""
+
+    exit_code = 130
 
 
 def did_you_mean(word: str, choices) -> str:

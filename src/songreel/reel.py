@@ -16,15 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from .errors import InputError, MissingFileError, OutputError, SongreelError
+from .errors import InputError, Interrupted, MissingFileError, OutputError, SongreelError  # noqa: F401 (Interrupted is re-exported)
 
 STORE_DIR = ".songreel"
-
-
-class Interrupted(SongreelError):
-    """The user stopped a render (Ctrl-C); finished clips are kept. The CLI exits 130."""
-
-    exit_code = 130
 
 
 class Progress:
@@ -627,17 +621,17 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
         raise InputError("--burn-lyrics: the storyboard has no 'lyrics:' file (LRC or SRT) to burn in")
     t2 = time.monotonic()
     eta = edit.extra.get("eta")
-    on_frame = None
+
+    def report_frame(d, n):
+        progress.advance("assemble", d, n)
+        if eta is not None and d % 24 == 0:
+            spent = time.monotonic() - t2
+            eta.report(d / n, rate=spent / (eta.assembly_units * d / n) if d and eta.assembly_units else None)
+
     if progress:
         progress.stage("assemble", plan.total_frames)
-
-        def on_frame(d, n):
-            progress.advance("assemble", d, n)
-            if eta is not None and d % 24 == 0:
-                spent = time.monotonic() - t2
-                eta.report(d / n, rate=spent / (eta.assembly_units * d / n) if d and eta.assembly_units else None)
     try:
-        result = assemble(edit, out, overlay=overlay, on_frame=on_frame)
+        result = assemble(edit, out, overlay=overlay, on_frame=report_frame if progress else None, replace=force)
     except KeyboardInterrupt:
         raise Interrupted(f"while assembling; {out} was not written (finished clips are kept and will "
                           "be reused)") from None

@@ -274,9 +274,35 @@ def _overlaid(frames, overlay, plan):
         yield av.VideoFrame.from_ndarray(out, format="rgb24").reformat(format="yuv420p").to_ndarray()
 
 
+def _publish(tmp: Path, out: Path, *, replace: bool) -> None:
+    """Make the finished file appear under its final name, durably: fsync, then rename (or link, which
+    refuses to clobber a file someone put there meanwhile), then fsync the folder."""
+    from ..errors import OutputError
+    from ..fileio import fsync_dir
+
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    try:
+        if replace:
+            os.replace(tmp, out)
+        else:
+            try:
+                os.link(tmp, out)
+            except FileExistsError:
+                raise OutputError(f"{out}: a file appeared there while rendering; it was left alone (use "
+                                  "--force to replace it)") from None
+            except OSError:  # filesystems without hard links: rename is still atomic
+                if out.exists():
+                    raise OutputError(f"{out}: a file appeared there while rendering; it was left alone") from None
+                os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(out.parent)
+
+
 def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
              on_frame: Optional[Callable[[int, int], None]] = None, threads: int = 0,
-             overlay=None, color_match: Optional[float] = None, decoder_threads: int = 0) -> AssemblyResult:
+             overlay=None, color_match: Optional[float] = None, decoder_threads: int = 0, replace: bool = True) -> AssemblyResult:
     """Render ``edit`` to ``out`` (MP4), the song muxed unchanged.
 
     Parameters
@@ -299,6 +325,9 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
         ``color_match`` (``edit.extra["storyboard"]``), else 0.
     decoder_threads : int
         Threads per clip decoder (0 = FFmpeg's choice).
+    replace : bool
+        Replace an existing ``out`` (``--force``); otherwise a file that appeared at ``out`` while
+        rendering is left alone and the render fails with :class:`~songreel.errors.OutputError`.
 
     Returns
     -------
@@ -379,7 +408,7 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
                 worker.join(timeout=0.05)
             tmp.unlink(missing_ok=True)
     worker.join()
-    os.replace(tmp, out)
+    _publish(tmp, out, replace=replace)
     stats = dict(compositor.stats) if compositor is not None else {"look": plan.look}
     stats.update({"codec": encode.codec, "crf": encode.crf, "preset": encode.preset,
                   "x264_threads": output.video.codec_context.thread_count, "decoder_threads": decoder_threads,
