@@ -70,11 +70,12 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(folder: Path, *, older_than: float | None = None) -> list[Path]:
+def remove_stale_temps(folder: Path, *, older_than: float | None = None, prefix: str = "") -> list[Path]:
     """Remove songreel temp files in ``folder`` whose writing process is gone.
 
     ``older_than`` (seconds) also removes temps of live-looking pids older than that (pids are
-    reused; a store on a network folder sees other machines' pids). Returns what was removed.
+    reused; a store on a network folder sees other machines' pids). ``prefix`` limits it to names
+    starting with it (e.g. the temps of one output). Returns what was removed.
     """
     removed = []
     try:
@@ -84,7 +85,7 @@ def remove_stale_temps(folder: Path, *, older_than: float | None = None) -> list
     now = time.time()
     for p in entries:
         m = TEMP_RE.match(p.name)
-        if not m or not p.is_file():
+        if not m or not p.name.startswith(prefix) or not p.is_file():
             continue
         stale = not pid_alive(int(m.group(1)))
         if not stale and older_than is not None:

@@ -251,23 +251,10 @@ def check_output(out: Path, sb, *, force: bool) -> Path:
 def remove_stale_output_temps(out: Path) -> list:
     """Remove temp files a killed render left beside ``out`` (``.out.tmp-<pid>.mp4``,
     ``.out.report.tmp-<pid>-<thread>.json``) whose process is gone. Nothing else is touched."""
-    from .fileio import TEMP_RE, pid_alive
+    from .fileio import remove_stale_temps
 
     out = Path(out)
-    removed = []
-    try:
-        entries = list(out.resolve().parent.iterdir())
-    except OSError:
-        return removed
-    for p in entries:
-        m = TEMP_RE.match(p.name)
-        if m and p.name.startswith(f".{out.stem}.") and p.is_file() and not pid_alive(int(m.group(1))):
-            try:
-                p.unlink()
-                removed.append(p)
-            except OSError:
-                pass
-    return removed
+    return remove_stale_temps(out.resolve().parent, prefix=f".{out.stem}.")
 
 
 def build_edit(storyboard, *, progress: Optional[Progress] = None, stop: Optional[threading.Event] = None,

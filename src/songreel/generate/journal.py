@@ -25,11 +25,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
+from .wal import WalDatabase
 
 PENDING, GENERATING, DONE, FAILED, STOPPED = "pending", "generating", "done", "failed", "stopped"
 
@@ -63,40 +62,12 @@ class ShotJournal:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._local = threading.local()
         self.ok = True
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._tx() as db:
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+            self._wal = WalDatabase(self.path, schema=_SCHEMA, synchronous="NORMAL", timeout=30)
+            self._db, self._tx = self._wal.db, self._wal.tx
         except (sqlite3.Error, OSError):
             self.ok = False
-
-    # -- connection per thread -------------------------------------------------------------------
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.row_factory = sqlite3.Row
-            self._local.db = db
-        return db
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
 
     def _write(self, sql: str, args: tuple) -> None:
         if not self.ok:
@@ -108,10 +79,8 @@ class ShotJournal:
             pass  # bookkeeping only: never fail a render over it
 
     def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        if self.ok:
+            self._wal.close()
 
     # -- clips -----------------------------------------------------------------------------------
 

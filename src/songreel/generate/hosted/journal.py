@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
+from ..wal import WalDatabase
 
 SUBMITTING, SUBMITTED, DONE, FAILED, UNKNOWN = "submitting", "submitted", "done", "failed", "unknown"
 
@@ -95,42 +93,9 @@ class Journal:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        with self._tx() as db:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-
-    # -- connection per thread -------------------------------------------------------------------
-
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None, check_same_thread=True)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")  # an intent must survive a power cut before we pay
-            db.row_factory = sqlite3.Row
-            self._local.db = db
-        return db
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
-
-    def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
+        # FULL: an intent must survive a power cut before anything is paid for
+        self._wal = WalDatabase(self.path, schema=_SCHEMA, synchronous="FULL", timeout=60)
+        self._db, self._tx, self.close = self._wal.db, self._wal.tx, self._wal.close
 
     # -- reads -----------------------------------------------------------------------------------
 
