@@ -151,8 +151,8 @@ class StandIn:
         except (BrokenPipeError, ConnectionResetError):
             pass
 
-    def _authed(self, h, quiet=False) -> bool:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def _authed(self, h, quiet=False) -> bool:  # pragma: no cover - every stand-in overrides it
+        raise TypeError(f"{type(self).__name__} must define how a request is authenticated")
 
     def reply(self, h, code: int, doc=None, headers=None, raw: bytes = None, ctype="application/json"):
         data = raw if raw is not None else json.dumps(doc if doc is not None else {}).encode()

@@ -25,6 +25,8 @@ from every message; the key is only sent to the provider's own origin, never to 
 
 from __future__ import annotations
 
+import abc
+
 import hashlib
 import json
 import math
@@ -185,7 +187,7 @@ def probe_video(path: Path) -> tuple[int, Fraction, int, int]:
     return n, Fraction(rate), width, height
 
 
-class HostedBackend:
+class HostedBackend(abc.ABC):
     """Shared machinery of the hosted backends (see the module docstring)."""
 
     name = "hosted"
@@ -304,8 +306,9 @@ class HostedBackend:
                                             headers={"User-Agent": "songreel"})
             return self._client
 
-    def auth_headers(self) -> dict:  # pragma: no cover - every provider overrides
-        raise NotImplementedError
+    @abc.abstractmethod
+    def auth_headers(self) -> dict:
+        """Headers that authenticate a request to the provider."""
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
@@ -515,14 +518,17 @@ class HostedBackend:
 
     # -- provider hooks --------------------------------------------------------------------------
 
-    def _prepare(self, request: GenerationRequest) -> Submission:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _prepare(self, request: GenerationRequest) -> Submission:
+        """The provider request for ``request`` (body, files, endpoint)."""
 
-    def _submit(self, sub: Submission) -> str:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _submit(self, sub: Submission) -> str:
+        """Send it; returns the provider's job id."""
 
-    def _status(self, job_id: str) -> JobStatus:  # pragma: no cover
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _status(self, job_id: str) -> JobStatus:
+        """Poll one job."""
 
     def _download(self, job_id: str, status: JobStatus) -> tuple[str, bool]:
         """``(url, send_key)`` of the finished video; the default is the URL the status carried, no key."""
