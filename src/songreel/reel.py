@@ -46,7 +46,7 @@ class RenderResult:
     warnings: list = field(default_factory=list)
 
 
-def load(storyboard) :
+def load(storyboard):
     """Load a storyboard (path or already-loaded object)."""
     from .ingest.storyboard import load_storyboard
     from .schema.storyboard import Storyboard
