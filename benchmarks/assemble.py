@@ -203,6 +203,15 @@ def cpu_children() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def machine_busy() -> float:
+    """Seconds of CPU the whole machine has been busy (all cores, /proc/stat via psutil)."""
+    import psutil
+
+    t = psutil.cpu_times()
+    return (sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "steal", 0.0)
+            - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0))
+
+
 def contestant(name, mat, seconds, args, out_dir: Path) -> dict:
     out = out_dir / f"{name}-{seconds}s.mp4"
     out.unlink(missing_ok=True)
@@ -213,10 +222,14 @@ def contestant(name, mat, seconds, args, out_dir: Path) -> dict:
         cmd = [sys.executable, __file__, "--run", name, "--out", str(out), "--seconds", str(seconds),
                "--height", str(args.height), "--preset", args.preset, "--crf", str(args.crf), "--work",
                str(args.work)]
-    c0 = cpu_children()
+    c0, busy0 = cpu_children(), machine_busy()
     r = measure(cmd, env=env)
     r["cpu"] = cpu_children() - c0
+    # CPU the rest of the machine used meanwhile (all cores' busy time minus this contestant's tree,
+    # which includes this script's 50 ms polling): the load from other jobs during this run
+    r["other_cpu"] = max(0.0, machine_busy() - busy0 - r["cpu"])
     r["frames"] = _count_frames(out)
+    r["x264"] = _x264_threading(out)
     r["load"] = os.getloadavg()[0]
     if name == "songreel" and r["stdout"].strip():
         try:
@@ -226,6 +239,20 @@ def contestant(name, mat, seconds, args, out_dir: Path) -> dict:
     r.pop("stdout", None)
     out.unlink(missing_ok=True)
     return r
+
+
+def _x264_threading(path: Path) -> str:
+    """The threading part of the x264 options string the encoder wrote into the stream (SEI)."""
+    import re
+
+    with open(path, "rb") as f:
+        head = f.read(4 << 20)
+    m = re.search(rb"x264 - core (\d+).*?options: ([^\x00]*)", head, re.S)
+    if not m:
+        return ""
+    opts = dict(kv.split("=", 1) for kv in m.group(2).decode(errors="replace").split() if "=" in kv)
+    keys = ("threads", "lookahead_threads", "sliced_threads", "slices")
+    return f"core {m.group(1).decode()} " + " ".join(f"{k}={opts[k]}" for k in keys if k in opts)
 
 
 def _count_frames(path: Path) -> int:
@@ -274,7 +301,7 @@ def main(argv=None):
                 r = contestant(name, mat, s, args, out_dir)
                 results.setdefault(f"{name}@{s}", []).append(r)
                 print(f"[{rep + 1}/{args.repeats}] {name:9s} {s:4d}s  wall {r['wall']:7.1f} s  cpu {r['cpu']:7.1f} s  "
-                      f"peak {r['peak_rss_mb']:7.0f} MiB  frames {r['frames']}  load {r['load']:.2f}"
+                      f"peak {r['peak_rss_mb']:7.0f} MiB  frames {r['frames']}  other jobs {r['other_cpu']:5.1f} s cpu  load {r['load']:.2f}  x264 {r['x264']}"
                       + (f"  {r.get('stats')}" if r.get("stats") else ""), flush=True)
                 if args.json:  # partial results survive an interrupted run
                     args.json.write_text(json.dumps({"results": results}, indent=1, default=str))

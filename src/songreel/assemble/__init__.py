@@ -32,6 +32,10 @@ from ..schema.edit import Edit
 from ..schema.storyboard import EncodeSpec
 
 
+#: frames composed ahead of the encoder (x264 buffers its own lookahead behind this)
+QUEUE_FRAMES = 4
+
+
 @dataclass(frozen=True)
 class AssemblyResult:
     """What :func:`assemble` wrote.
@@ -54,7 +58,8 @@ class AssemblyResult:
         ``passthrough_frames`` (decoded frames handed to the encoder untouched), ``composed_frames``
         (built as arrays: transitions, moves, colour, conform, blending), ``transition_frames``,
         ``moved_frames``, ``color_frames``, ``decoded_frames``, ``blended_frames``, ``conformed_frames``,
-        ``stream_copied_frames`` (always 0: see docs/assembly.md), ``x264_threads``, ``codec``, ``crf``,
+        ``stream_copied_frames`` (always 0: see docs/assembly.md), ``x264_threads`` (0 = auto),
+        ``x264_thread_type`` (``FRAME``: x264 frame threads, not sliced), ``codec``, ``crf``,
         ``preset``, ``cpu_s`` (process CPU during the assembly), ``compose_cpu_s`` (the compose thread's
         own CPU), ``color_match``.
     """
@@ -324,7 +329,8 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
         Strength 0..1 of the shot-to-neighbours colour match; defaults to the storyboard's
         ``color_match`` (``edit.extra["storyboard"]``), else 0.
     decoder_threads : int
-        Threads per clip decoder (0 = FFmpeg's choice).
+        Threads per clip decoder (0 = auto: a quarter of the cores, at least 1; see
+        :func:`songreel.assemble.reader.decoder_thread_count`).
     replace : bool
         Replace an existing ``out`` (``--force``); otherwise a file that appeared at ``out`` while
         rendering is left alone and the render fails with :class:`~songreel.errors.OutputError`.
@@ -340,6 +346,7 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
         A clip that cannot be decoded, an unknown transition or camera move, a missing extra.
     """
     from .encode import Output
+    from .reader import decoder_thread_count
 
     plan = edit.plan
     encode = encode or plan.encode
@@ -347,7 +354,7 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
     tmp = out.with_name(f".{out.stem}.tmp-{os.getpid()}{out.suffix or '.mp4'}")
     started = time.monotonic()
     cpu0 = _cpu()
-    q: queue.Queue = queue.Queue(maxsize=8)
+    q: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
     stop = threading.Event()
     failure: list[BaseException] = []
     compose_cpu = [0.0]
@@ -411,7 +418,8 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
     _publish(tmp, out, replace=replace)
     stats = dict(compositor.stats) if compositor is not None else {"look": plan.look}
     stats.update({"codec": encode.codec, "crf": encode.crf, "preset": encode.preset,
-                  "x264_threads": output.video.codec_context.thread_count, "decoder_threads": decoder_threads,
+                  "x264_threads": output.video.codec_context.thread_count,
+                  "x264_thread_type": output.video.codec_context.thread_type.name, "decoder_threads": decoder_thread_count(decoder_threads),
                   "cpu_s": round(_cpu() - cpu0, 3), "compose_cpu_s": round(compose_cpu[0], 3)})
     seams = tuple(compositor.seams) if compositor is not None else ()
     return AssemblyResult(out, done, time.monotonic() - started, output.audio_mode, seams=seams, stats=stats)

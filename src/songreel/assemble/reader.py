@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from typing import TYPE_CHECKING, Union
 
@@ -14,6 +15,20 @@ if TYPE_CHECKING:
     import av
 
 Picture = Union["av.VideoFrame", np.ndarray]
+
+
+def decoder_thread_count(requested: int = 0) -> int:
+    """Threads for one clip decoder: ``requested``, or for 0 a quarter of the cores (at least 1).
+
+    Decoding the store's clips is 5-10 % of the CPU of the x264 encode they feed, and at most two
+    decoders are open at once (a transition). FFmpeg's own choice (cores + 1 frame threads per
+    decoder) only adds frames in flight — memory — and threads that compete with x264's: on 2 cores
+    one thread per decoder, running in the compose thread, keeps x264 fed at the same speed with
+    ~30-45 MiB less peak RSS (docs/benchmarks.md, issue 9).
+    """
+    if requested and requested > 0:
+        return int(requested)
+    return max(1, (os.cpu_count() or 1) // 4)
 
 
 class ShotReader:
@@ -63,8 +78,7 @@ class ShotReader:
                              f"({type(e).__name__})") from None
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
-        if self.decoder_threads:
-            stream.codec_context.thread_count = self.decoder_threads
+        stream.codec_context.thread_count = decoder_thread_count(self.decoder_threads)
         self._iter = self._container.decode(stream)
         self._seg = j
         self._index = -1
