@@ -167,3 +167,20 @@ def test_plan_json_shape(tmp_path):
     d = make_plan(sb, grid_analysis()).to_dict()
     assert d["schema"] == "songreel.Plan.1" and len(d["shots"]) == 2
     assert d["shots"][0]["end_frame"] == d["shots"][1]["start_frame"]
+
+
+def test_storyboard_sections_override_the_detected_ones(tmp_path):
+    from songreel.plan.planner import apply_overrides
+
+    extra = "sections:\n  - {at: bar 3, label: verse}\n  - {at: '0:40', label: chorus}\n"
+    sb = storyboard(tmp_path, "  - prompt: a\n    length: 2 bars\n  - prompt: b\n    at: chorus\n", extra=extra)
+    a = apply_overrides(grid_analysis(), sb)
+    # bar 3 starts at 0.25 + 8 beats; a section before the first override is the intro
+    assert [(s.label, s.start) for s in a.sections] == [("intro", 0.0), ("verse", 4.25), ("chorus", 40.25)]
+    assert a.sections[-1].end == a.duration
+    plan = make_plan(sb, a)
+    assert plan.shots[1].start == seconds_to_frame(40.25, Fraction(24)) and plan.shots[1].section == "chorus"
+    bad = storyboard(tmp_path, "  - prompt: a\n",
+                     extra="sections:\n  - {at: '0:40', label: chorus}\n  - {at: bar 3, label: verse}\n")
+    with pytest.raises(PlanError, match=r"sections\[1\]\.at: sections must be in song order"):
+        apply_overrides(grid_analysis(), bad)
