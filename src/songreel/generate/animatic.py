@@ -20,7 +20,7 @@ from ..errors import InputError
 from ..media import ClipWriter
 from ..schema.clip import GenerationRequest
 from ..schema.storyboard import BackendSpec
-from .base import Capabilities, GenerationResult, ProjectInfo
+from .base import TAIL_FRAMES, Capabilities, GenerationResult, ProjectInfo
 
 OPTIONS = ("caption", "crf", "preset")
 
@@ -53,22 +53,31 @@ class AnimaticBackend:
     def generate(self, request: GenerationRequest, out: Path) -> GenerationResult:
         started = time.monotonic()
         scene = Scene.from_request(request)
-        offset = int(request.context.get("offset", 0))
         total = int(request.context.get("shot_frames", request.frames))
         caption = render_caption(request, request.width, request.height) if self.caption else None
-        tail = []
-        with ClipWriter(out, request.width, request.height, request.fps, crf=self.crf, preset=self.preset) as w:
-            for i in range(request.frames):
-                k = offset + i
-                rgb = scene.frame(k / float(request.fps), k / max(total - 1, 1))
-                if caption is not None:
-                    caption.apply(rgb)
-                w.write(rgb)
-                if i >= request.frames - 9:
-                    tail.append(rgb)
+        tail = write_scene(scene, request, out, caption=caption, crf=self.crf, preset=self.preset,
+                           progress_of=lambda k: k / max(total - 1, 1))
         return GenerationResult(out, request.frames, request.fps, request.width, request.height,
                                 provenance={"render_seconds": round(time.monotonic() - started, 3)},
-                                tail_frames=np.stack(tail))
+                                tail_frames=tail)
+
+
+def write_scene(scene, request: GenerationRequest, out: Path, *, caption=None, crf: int = 16,
+                preset: str = "ultrafast", progress_of=None) -> np.ndarray:
+    """Encode ``request.frames`` frames of ``scene`` to ``out``, on the shot's clock (frame ``k`` is
+    ``context["offset"] + i``), the caption pasted on each; returns the last frames for chaining."""
+    offset = int(request.context.get("offset", 0))
+    tail = []
+    with ClipWriter(out, request.width, request.height, request.fps, crf=crf, preset=preset) as w:
+        for i in range(request.frames):
+            k = offset + i
+            rgb = scene.frame(k / float(request.fps), progress_of(k) if progress_of else 0.0)
+            if caption is not None:
+                caption.apply(rgb)
+            w.write(rgb)
+            if i >= request.frames - TAIL_FRAMES:
+                tail.append(rgb)
+    return np.stack(tail)
 
 
 def _rng_for(request: GenerationRequest) -> np.random.Generator:
@@ -246,7 +255,6 @@ def render_zoom_level(request: GenerationRequest, out: Path, *, ratio: float, la
 
     started = time.monotonic()
     scene = NestedScene.from_request(request, ratio=ratio)
-    offset = int(request.context.get("offset", 0))
     caption = None
     if label:
         size = max(9, request.height // 22)
@@ -256,16 +264,7 @@ def render_zoom_level(request: GenerationRequest, out: Path, *, ratio: float, la
                         (0, 0, 0, 0))
         ImageDraw.Draw(img).text((size // 3, size // 4), label, font=f, fill=(255, 255, 255, 230))
         caption = Caption(np.asarray(img), x, y)
-    tail = []
-    with ClipWriter(out, request.width, request.height, request.fps, crf=crf, preset=preset) as w:
-        for i in range(request.frames):
-            k = offset + i
-            rgb = scene.frame(k / float(request.fps), 0.0)
-            if caption is not None:
-                caption.apply(rgb)
-            w.write(rgb)
-            if i >= request.frames - 9:
-                tail.append(rgb)
+    tail = write_scene(scene, request, out, caption=caption, crf=crf, preset=preset)
     return GenerationResult(out, request.frames, request.fps, request.width, request.height,
                             provenance={"render_seconds": round(time.monotonic() - started, 3), "zoom_ratio": ratio},
-                            tail_frames=np.stack(tail))
+                            tail_frames=tail)

@@ -27,6 +27,10 @@ from typing import Optional, Protocol, runtime_checkable
 from ..schema.clip import GenerationRequest
 
 
+TAIL_FRAMES = 9
+"""Final frames every clip hands back losslessly for chaining: enough for an LTX ``8m+1`` prefix (m = 1)."""
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a backend can make.

@@ -46,7 +46,7 @@ from . import diffusers_presets as presets
 from .base import Capabilities, GenerationResult, ProjectInfo
 
 DEFAULT_MODEL = "wan2.2-ti2v-5b"
-TAIL = 9  # frames handed back for chaining (store.TAIL_FRAMES)
+from .base import TAIL_FRAMES as TAIL  # frames handed back for chaining
 
 OPTIONS = {
     "model": "a preset name (songreel models list), a hub id owner/name, or a local folder",

@@ -19,7 +19,7 @@ from ..errors import InputError, MediaError
 from ..media import ClipWriter, FrameSampler, fit_frame, media_duration, probe_video
 from ..schema.clip import GenerationRequest
 from ..schema.storyboard import BackendSpec
-from .base import Capabilities, GenerationResult, ProjectInfo
+from .base import TAIL_FRAMES, Capabilities, GenerationResult, ProjectInfo
 
 OPTIONS = ("crf", "preset", "push")
 STILL_PUSH = 0.08  # scale gained over a still shot
@@ -72,7 +72,7 @@ class FootageBackend:
                     rgb = fit_frame(still, request.width, request.height, mode, zoom=1.0 + self.push * u)
                     w.write(rgb)
                     tail.append(rgb)
-                    del tail[:-9]
+                    del tail[:-TAIL_FRAMES]
             else:
                 dur = media_duration(src, field=field)
                 start_in = float(Fraction(str(ctx.get("in", "0"))))
@@ -102,7 +102,7 @@ class FootageBackend:
                         rgb = fit_frame(pic, request.width, request.height, mode)
                         w.write(rgb)
                         tail.append(rgb)
-                        del tail[:-9]
+                        del tail[:-TAIL_FRAMES]
                 finally:
                     sampler.close()
         return GenerationResult(out, request.frames, request.fps, request.width, request.height,

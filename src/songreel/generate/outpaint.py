@@ -21,7 +21,6 @@ import inspect
 import json
 import math
 import os
-import re
 import threading
 from pathlib import Path
 from typing import Optional
@@ -40,7 +39,7 @@ OPTIONS = {
     "dtype": "auto, float32, bfloat16 or float16",
     "overlap": "a fraction 0..0.25 of the inner picture the model may repaint at its edge",
 }
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+from .diffusers_video import _HUB_ID  # one rule for "owner/name" hub ids
 
 
 def centred_box(width: int, height: int, s: float):

@@ -33,11 +33,11 @@ import numpy as np
 from ..errors import GenerationError
 from ..fileio import TEMP_RE, atomic_write_bytes, pid_alive, remove_stale_temps, temp_path  # noqa: F401
 from ..schema.clip import ClipRef, FrameRef, GenerationRequest
+from .base import TAIL_FRAMES
 
 if TYPE_CHECKING:
     from .base import GenerationResult
 
-TAIL_FRAMES = 9  # kept losslessly per clip: enough for an LTX 8m+1 prefix (m = 1)
 
 
 def file_sha256(path: Path) -> str:
@@ -80,31 +80,29 @@ class ClipStore:
 
     def put_frame(self, pixels: np.ndarray) -> FrameRef:
         """Store one RGB frame ``(H, W, 3)`` uint8 losslessly (PNG); returns its reference."""
-        pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-        sha = _pixels_sha(pixels)
-        path = self.frames / f"{sha}.png"
-        if not path.exists():
-            from io import BytesIO
-
+        def png(px, buf):
             from PIL import Image
 
-            buf = BytesIO()
-            Image.fromarray(pixels).save(buf, format="PNG", compress_level=1)
-            atomic_write_bytes(path, buf.getvalue())
-        return FrameRef(path, sha, 1)
+            Image.fromarray(px).save(buf, format="PNG", compress_level=1)
+
+        return self._put(pixels, ".png", png, frames=1)
 
     def put_frames(self, pixels: np.ndarray) -> FrameRef:
         """Store a run of frames ``(k, H, W, 3)`` uint8 losslessly (``.npy``)."""
+        return self._put(pixels, ".npy", lambda px, buf: np.save(buf, px), frames=int(np.shape(pixels)[0]))
+
+    def _put(self, pixels, suffix: str, encode, *, frames: int) -> FrameRef:
+        """Write ``pixels`` under their content hash once (atomic); later puts of the same pixels are free."""
+        from io import BytesIO
+
         pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
         sha = _pixels_sha(pixels)
-        path = self.frames / f"{sha}.npy"
+        path = self.frames / f"{sha}{suffix}"
         if not path.exists():
-            from io import BytesIO
-
             buf = BytesIO()
-            np.save(buf, pixels)
+            encode(pixels, buf)
             atomic_write_bytes(path, buf.getvalue())
-        return FrameRef(path, sha, int(pixels.shape[0]))
+        return FrameRef(path, sha, frames)
 
     # -- clips -------------------------------------------------------------------------------------
 
