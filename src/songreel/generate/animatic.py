@@ -15,14 +15,21 @@ import time
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field
 
-from ..errors import InputError
 from ..media import ClipWriter
 from ..schema.clip import GenerationRequest
 from ..schema.storyboard import BackendSpec
 from .base import TAIL_FRAMES, Capabilities, GenerationResult, ProjectInfo
+from .options import BackendOptions, parse_options
 
-OPTIONS = ("caption", "crf", "preset")
+
+class AnimaticOptions(BackendOptions):
+    """Options of the ``animatic`` backend."""
+
+    caption: bool = Field(True, description="draw the shot's prompt, bar and section on the frame")
+    crf: int = Field(16, ge=0, le=51, description="x264 quality of the stored preview clip")
+    preset: str = Field("ultrafast", description="x264 preset of the stored preview clip")
 
 
 class AnimaticBackend:
@@ -32,16 +39,11 @@ class AnimaticBackend:
     version = "1"
     model = "procedural"
 
-    def __init__(self, spec: BackendSpec, *, project: ProjectInfo, field: str = "backend"):
-        unknown = sorted(set(spec.options) - set(OPTIONS))
-        if unknown:
-            from ..errors import did_you_mean
+    Options = AnimaticOptions
 
-            raise InputError(f"{field}.{unknown[0]}: unknown animatic option{did_you_mean(unknown[0], OPTIONS)}; "
-                             f"accepted: {', '.join(OPTIONS)}")
-        self.caption = bool(spec.options.get("caption", True))
-        self.crf = int(spec.options.get("crf", 16))
-        self.preset = str(spec.options.get("preset", "ultrafast"))
+    def __init__(self, spec: BackendSpec, *, project: ProjectInfo, field: str = "backend"):
+        opts = parse_options(AnimaticOptions, spec.options, backend="animatic", field=field)
+        self.caption, self.crf, self.preset = opts.caption, opts.crf, opts.preset
         self.project = project
 
     def capabilities(self) -> Capabilities:

@@ -14,15 +14,24 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from pydantic import Field
 
 from ..errors import InputError, MediaError
 from ..media import ClipWriter, FrameSampler, fit_frame, media_duration, probe_video
 from ..schema.clip import GenerationRequest
 from ..schema.storyboard import BackendSpec
 from .base import TAIL_FRAMES, Capabilities, GenerationResult, ProjectInfo
+from .options import BackendOptions, parse_options
 
-OPTIONS = ("crf", "preset", "push")
 STILL_PUSH = 0.08  # scale gained over a still shot
+
+
+class FootageOptions(BackendOptions):
+    """Options of the ``footage`` backend."""
+
+    push: float = Field(STILL_PUSH, ge=0, le=1, description="scale a still gains over its shot (slow push-in)")
+    crf: int = Field(14, ge=0, le=51, description="x264 quality of a conformed copy, when one is needed")
+    preset: str = Field("veryfast", description="x264 preset of a conformed copy")
 
 
 class FootageBackend:
@@ -32,13 +41,11 @@ class FootageBackend:
     version = "2"  # 2: stretch blends frames, alpha composited over black, tiny clips accepted
     model = "source"
 
-    def __init__(self, spec: BackendSpec, *, project: ProjectInfo):
-        unknown = sorted(set(spec.options) - set(OPTIONS))
-        if unknown:
-            raise InputError(f"backend.{unknown[0]}: unknown footage option; accepted: {', '.join(OPTIONS)}")
-        self.crf = int(spec.options.get("crf", 14))
-        self.preset = str(spec.options.get("preset", "veryfast"))
-        self.push = float(spec.options.get("push", STILL_PUSH))
+    Options = FootageOptions
+
+    def __init__(self, spec: BackendSpec, *, project: ProjectInfo, field: str = "backend"):
+        opts = parse_options(FootageOptions, spec.options, backend="footage", field=field)
+        self.crf, self.preset, self.push = opts.crf, opts.preset, opts.push
 
     def capabilities(self) -> Capabilities:
         return Capabilities(native_fps=None, size_multiple=2, chain_continuous=True)

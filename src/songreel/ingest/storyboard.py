@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MissingFileError, StoryboardError, did_you_mean
+from ..schema.messages import describe
 
 PATH_FIELDS_TOP = ("song", "lyrics")
 PATH_FIELDS_SHOT = ("clip", "first_frame", "last_frame")
@@ -141,13 +142,6 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
-_TYPE_WORDS = {
-    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "a whole number",
-    "float_type": "a number", "float_parsing": "a number", "string_type": "text",
-    "bool_type": "true or false", "bool_parsing": "true or false", "dict_type": "a mapping (key: value)",
-    "list_type": "a list (- item)", "path_type": "a file path", "model_type": "a mapping (key: value)",
-    "model_attributes_type": "a mapping (key: value)",
-}
 
 
 def validate_storyboard(data: Any, lines: dict[str, int], path: Path):
@@ -195,8 +189,6 @@ def _check_characters(sb, path: Path, lines: dict) -> None:
 
 def _translate(err, data, lines: dict, path: Path) -> StoryboardError:
     """Turn pydantic's first error into one songreel line."""
-    from ..schema import storyboard as S
-
     errors = err.errors(include_url=False)
     # an unknown key usually explains a "missing" one next to it (shot: for shots:): report it first
     e = next((x for x in errors if x["type"] == "extra_forbidden"), errors[0])
@@ -210,7 +202,6 @@ def _translate(err, data, lines: dict, path: Path) -> StoryboardError:
             continue
         else:
             field = _join(field, str(part)) if field else str(part)
-    value = e.get("input")
     etype = e["type"]
     if etype == "extra_forbidden":
         parent, _, key = field.rpartition(".")
@@ -219,29 +210,10 @@ def _translate(err, data, lines: dict, path: Path) -> StoryboardError:
         msg = f'unknown key "{key}"{did_you_mean(key, accepted)}'
         if accepted:
             msg += "; accepted: " + ", ".join(accepted)
-    elif etype == "missing":
-        msg = "missing; it is required"
-        if field == "song":
-            msg = "missing; expected the song file, e.g. 'song: song.wav'"
-    elif etype == "value_error":
-        msg = str(e.get("ctx", {}).get("error", e["msg"]))
-    elif etype in ("literal_error", "enum"):
-        expected = e.get("ctx", {}).get("expected", "")
-        key = field.rsplit(".", 1)[-1]
-        msg = f"got {S._show(value)}{did_you_mean(value, _literal_choices(expected))}, expected {expected}"
-        del key
-    elif etype in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        ctx = e.get("ctx", {})
-        bound = {"greater_than": "> ", "greater_than_equal": ">= ", "less_than": "< ",
-                 "less_than_equal": "<= "}[etype] + str(next(iter(ctx.values()), ""))
-        msg = f"got {S._show(value)}, expected a number {bound}"
-    elif etype in ("too_short", "string_too_short"):
-        msg = f"got {S._show(value)}, expected at least one item" if etype == "too_short" else \
-            f"got {S._show(value)}, expected non-empty text"
-    elif etype in _TYPE_WORDS:
-        msg = f"got {S._show(value)}, expected {_TYPE_WORDS[etype]}"
+    elif etype == "missing" and field == "song":
+        msg = "missing; expected the song file, e.g. 'song: song.wav'"
     else:
-        msg = f"got {S._show(value)}: {e['msg']}"
+        msg = describe(e)
     line = None
     probe = field
     while probe:
@@ -250,12 +222,6 @@ def _translate(err, data, lines: dict, path: Path) -> StoryboardError:
             break
         probe = probe.rsplit(".", 1)[0] if "." in probe else (probe.rsplit("[", 1)[0] if "[" in probe else "")
     return StoryboardError(msg, path=path, line=line or 1, field=field or None)
-
-
-def _literal_choices(expected: str) -> list[str]:
-    import re
-
-    return re.findall(r"'([^']*)'", expected)
 
 
 def _model_at(field: str):

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ..timebase import parse_fps, parse_time
+from .messages import show as _show
 
 FORMAT_VERSION = 1
 
@@ -171,13 +172,6 @@ def parse_transition(value: Any) -> TransitionSpec:
             raise ValueError(f"got {_show(value)}, a cut has no length; expected {TRANSITION_ACCEPTED}")
         return TransitionSpec(kind, length, align)
     return TransitionSpec(kind, None)
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return f'"{shown}"'
-    return repr(value)
 
 
 def _parse_meter(value: Any) -> int:
