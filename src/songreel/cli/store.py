@@ -12,17 +12,10 @@ from typing import Optional
 
 import typer
 
+from .shell import out_console, run
+
 app = typer.Typer(name="store", help="The clip store: size, hits, and cleaning out what nothing uses.",
                   no_args_is_help=True, add_completion=False)
-
-
-def _folder(path: Optional[Path]) -> Path:
-    from ..errors import MissingFileError
-
-    path = Path(path) if path is not None else Path.cwd()
-    if not path.exists():
-        raise MissingFileError(f"{path}: no such storyboard or folder")
-    return path if path.is_dir() else path.resolve().parent
 
 
 def _size(n: int) -> str:
@@ -37,20 +30,9 @@ def _size(n: int) -> str:
 def info(path: Optional[Path] = typer.Argument(None, help="A storyboard or its folder (default: here)."),
          as_json: bool = typer.Option(False, "--json", help="Print JSON for tools.")):
     """Size, clips, hits and measured throughput of the store."""
-    from .main import _run, out_console
+    import songreel
 
-    def go():
-        from ..errors import InputError
-        from ..generate.store import ClipStore
-        from ..reel import STORE_DIR
-
-        folder = _folder(path)
-        root = folder / STORE_DIR
-        if not (root / "clips").is_dir():
-            raise InputError(f"{folder}: no songreel store here (expected {root}/); render a storyboard first")
-        return ClipStore(root, clean=False).info()
-
-    d = _run(go)
+    d = run(lambda: songreel.store_info(path if path is not None else Path.cwd()))
     if as_json:
         import json
 
@@ -72,14 +54,9 @@ def info(path: Optional[Path] = typer.Argument(None, help="A storyboard or its f
 def gc(path: Optional[Path] = typer.Argument(None, help="A storyboard or its folder (default: here)."),
        dry_run: bool = typer.Option(False, "--dry-run", "-n", help="List what would be removed; remove nothing.")):
     """Remove clips and frames that no storyboard in the folder (nor its lock file) refers to."""
-    from .main import _run, out_console
+    import songreel
 
-    def go():
-        from ..reel import gc_store
-
-        return gc_store(_folder(path), dry_run=dry_run)
-
-    r = _run(go)
+    r = run(lambda: songreel.clean_store(path if path is not None else Path.cwd(), dry_run=dry_run))
     verb = "would remove" if dry_run else "removed"
     out_console.print(f"{verb} {len(r['clips'])} clips, {len(r['frames'])} frames, "
                       f"{len(r['temps']) + len(r['orphans'])} temp/orphan files ({_size(r['bytes'])}); kept "

@@ -12,6 +12,7 @@ import hashlib
 import math
 import re
 from fractions import Fraction
+from pathlib import Path
 from typing import Callable, Optional
 
 from ..errors import PlanError
@@ -356,8 +357,19 @@ def _seed(spec: ShotSpec, sb: Storyboard, names) -> int:
     for name in names:
         if sb.characters[name].seed is not None:
             return sb.characters[name].seed
-    basis = f"{sb.seed}:{spec.prompt or spec.clip}"
+    basis = f"{sb.seed}:{spec.prompt or _as_written(spec.clip, sb)}"
     return int.from_bytes(hashlib.sha256(basis.encode()).digest()[:4], "big")
+
+
+def _as_written(path, sb: Storyboard) -> str:
+    """A footage path relative to the storyboard's folder, as a storyboard would spell it, so a seed
+    derived from it does not change with the working directory or when the project folder moves."""
+    import os
+
+    if path is None:
+        return "None"
+    base = Path(sb.base_dir).resolve() if sb.base_dir is not None else Path.cwd()
+    return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
 
 
 def _short(spec: ShotSpec) -> str:
