@@ -131,6 +131,12 @@ def _tiny_video(path: Path) -> None:
             w.write(np.full((36, 64, 3), 20 * i, dtype=np.uint8))
 
 
+def _still_png(path: Path) -> None:
+    from PIL import Image
+
+    Image.fromarray(np.full((36, 64, 3), 128, dtype=np.uint8)).save(path)
+
+
 SETUP = {
     "16-text-file-named-mp3": lambda d: (d / "song.mp3").write_text("ID3? no: these are my lyrics, not audio\n"),
     "17-empty-audio-file": lambda d: (d / "empty.wav").write_bytes(b""),
@@ -145,6 +151,8 @@ SETUP = {
     "49-corrupt-lock-file": lambda d: (d / "video.lock.json").write_text('{"schema": "songreel.Lock.1", "shots": [\n'),
     "51-song-is-a-folder": lambda d: (d / "music").mkdir(),
     "52-first-frame-not-an-image": lambda d: (d / "still.png").write_text("not a picture\n"),
+    "58-footage-option-typo-on-a-shot": lambda d: _still_png(d / "still.png"),
+    "59-footage-option-out-of-range": lambda d: _still_png(d / "still.png"),
 }
 
 

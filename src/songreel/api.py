@@ -250,8 +250,8 @@ def export(storyboard: StoryboardLike, path: Union[str, "os.PathLike[str]", Sequ
     from .reel import build_edit, check_output_file
 
     many = isinstance(path, (list, tuple))
-    wanted = [_path_arg(p, "path", "a file path ending in " + ", ".join(EXPORT_SUFFIXES))
-              for p in (path if many else [path])]
+    given: Sequence = path if isinstance(path, (list, tuple)) else [path]
+    wanted = [_path_arg(p, "path", "a file path ending in " + ", ".join(EXPORT_SUFFIXES)) for p in given]
     if not wanted:
         raise InputError("path: got an empty list, expected at least one file to write")
     if media not in ("copy", "link", "absolute"):
@@ -270,7 +270,7 @@ def export(storyboard: StoryboardLike, path: Union[str, "os.PathLike[str]", Sequ
     return written if many else written[0]
 
 
-def _export_one(edit, sb, out: Path, media: str) -> Path:
+def _export_one(edit, sb, out: Path, media) -> Path:
     kind = EXPORT_SUFFIXES[out.suffix.lower()]
     if kind == "timeline":
         from .export.timeline import write_timeline

@@ -334,10 +334,12 @@ _mount_optional()
 
 def main() -> None:
     """Console-script entry point. Usage errors (unknown option, bad value) are one line, exit 2."""
-    try:
-        from typer._click import exceptions as cx  # typer >= 0.20 vendors click
+    import importlib
+
+    try:  # typer >= 0.20 vendors click
+        cx = importlib.import_module("typer._click.exceptions")
     except ImportError:  # pragma: no cover - older typer on real click
-        from click import exceptions as cx
+        cx = importlib.import_module("click.exceptions")
 
     try:
         code = app(standalone_mode=False)

@@ -18,7 +18,7 @@ app = typer.Typer(name="store", help="The clip store: size, hits, and cleaning o
                   no_args_is_help=True, add_completion=False)
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

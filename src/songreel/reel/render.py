@@ -92,12 +92,14 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     t0 = time.monotonic()
     sb = load(storyboard)
     if encode:  # CLI flags override the storyboard's encode: block (validated like the storyboard)
+        from pydantic import ValidationError
+
         from ..schema.storyboard import EncodeSpec
 
         try:
             merged = EncodeSpec.model_validate({**sb.encode.model_dump(), **{k: v for k, v in encode.items()
                                                                               if v is not None}})
-        except ValueError as e:
+        except ValidationError as e:
             first = e.errors()[0]
             raise InputError(f"encode.{first['loc'][-1]}: got {first.get('input')!r}; expected "
                              f"{first['msg'].removeprefix('Input should be ').rstrip('.')}") from None
@@ -144,20 +146,20 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
         if progress:
             progress.eta(0.0, "done")
     probe = probe_output(out)
-    extra = {"output": {"path": str(out), "audio": result.audio_mode,
-                        "size": [plan.width, plan.height], "fps": str(plan.fps)},
-             "seams": list(result.seams), "assembly": dict(result.stats)}
+    output: dict = {"path": str(out), "audio": result.audio_mode, "size": [plan.width, plan.height],
+                    "fps": str(plan.fps)}
+    extra = {"output": output, "seams": list(result.seams), "assembly": dict(result.stats)}
     edit = edit.with_(video=out)
     if lyrics is not None:
         from ..export.subtitles import write_srt
 
         srt = write_srt(lyrics, out.with_suffix(".srt"), fps=plan.fps, total_frames=plan.total_frames)
-        extra["output"]["srt"] = str(srt)
+        output["srt"] = str(srt)
     if otio is not None:
         from ..export.timeline import write_timeline
 
         exported = write_timeline(edit, Path(otio), media="link")
-        extra["output"]["otio"] = str(exported.path)
+        output["otio"] = str(exported.path)
     timing["total_s"] = time.monotonic() - t0
     doc = build_report(plan, edit.analysis, probe, generated=edit.extra["generated"],
                        reused=edit.extra["reused"], timing=timing, extra=extra)

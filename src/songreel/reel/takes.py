@@ -178,7 +178,7 @@ def contact_strip(plan, shot, takes: list, out: Path, *, picked: int = 0, width:
         clip = clips[seg.index] if seg.index < len(clips) else clips[-1]
         index = clip.lead + int(round(float((mid - seg.start) / plan.fps * clip.fps)))
         rgb = _decode_frame(clip.path, min(max(index, 0), clip.frames - 1))
-        thumb = Image.fromarray(np.asarray(rgb)).resize((tw, th), Image.BILINEAR)
+        thumb = Image.fromarray(np.asarray(rgb)).resize((tw, th), Image.Resampling.BILINEAR)
         x = pad + k * (tw + pad)
         img.paste(thumb, (x, pad))
         colour = (255, 214, 10) if t == picked else (230, 230, 230)
