@@ -295,7 +295,7 @@ def contact_sheet(edit: Edit, out_png: Path | str, *, thumb_width: int = 320, co
 
 def _beat_strip(draw, plan, box, fnt) -> None:
     """The song as a strip: sections, transitions, beats, bars, shot boundaries."""
-    from .timeline import _bar_beat
+    from .markers import _bar_beat
 
     x0, y0, x1, y1 = box
     total = max(1, plan.total_frames)
