@@ -13,7 +13,7 @@ Layout of the timeline (:func:`edit_to_otio`), all at the project rate ``plan.fp
   plus a marker, since no interchange format has a portable dip).
 * ``A1`` ("Song") — the whole song as one clip.
 * Timeline markers (on ``timeline.tracks``): one per beat inside the song and one range marker per
-  section (:mod:`.markers`), plus one per dip.
+  section (:mod:`.markers`); on ``V1``, one range marker per dip.
 
 Media references are :class:`~opentimelineio.schema.ExternalReference` whose ``target_url`` is either
 a path relative to the timeline's folder (see :mod:`.timeline_media`) or an absolute ``file://`` URL.
@@ -30,6 +30,7 @@ from ..errors import InputError, MissingExtraError
 from ..schema.edit import Edit
 from .markers import beat_markers
 from .timeline_media import media_names, media_url
+from .transitions import available_handles, plan_transition
 
 SCHEMA = "songreel.Timeline.1"
 NAMESPACE = "songreel"
@@ -150,7 +151,7 @@ def edit_to_otio(edit: Edit, *, media_dir: Path | str | None = None, link: bool 
         How a shot made of several segments appears on ``V1``: one nested stack (default) or one clip
         per segment.
     markers : bool
-        Add beat, bar and section markers.
+        Add beat, bar and section markers, and the dip markers on ``V1``.
 
     Returns
     -------
@@ -202,7 +203,10 @@ def edit_to_otio(edit: Edit, *, media_dir: Path | str | None = None, link: bool 
                 name=f"{shot.index + 1:02d} {shot.name}", marked_range=time_range(shot.start, 0, rate),
                 color=otio.schema.MarkerColor.RED, metadata={NAMESPACE: _shot_metadata(shot, edit.clips[shot.index])}))
         position = plan.total_frames
-    for shot, clips in zip(plan.shots if plan.look != "infinite-zoom" else (), edit.clips):
+    cut_shots = plan.shots if plan.look != "infinite-zoom" else ()
+    all_pieces = [_segments(shot, clips) for shot, clips in zip(cut_shots, edit.clips)]
+    handles = [available_handles(shot, pieces, rate, segments) for shot, pieces in zip(cut_shots, all_pieces)]
+    for k, (shot, clips, pieces) in enumerate(zip(cut_shots, edit.clips, all_pieces)):
         if shot.start > position:
             video.append(otio.schema.Gap(source_range=time_range(0, shot.start - position, rate)))
         elif shot.start < position:
@@ -210,7 +214,6 @@ def edit_to_otio(edit: Edit, *, media_dir: Path | str | None = None, link: bool 
                              f"shot ends (frame {position}); expected shots in order without overlap")
         meta = {NAMESPACE: _shot_metadata(shot, clips)}
         label = f"{shot.index + 1:02d} {shot.name}".strip()
-        pieces = _segments(shot, clips)
 
         def url(c):
             return media_url(Path(c.path), media_dir, names)
@@ -238,16 +241,21 @@ def edit_to_otio(edit: Edit, *, media_dir: Path | str | None = None, link: bool 
                 video.append(_clip(otio, f"{label} · {j + 1}/{len(pieces)}", c, rate, a - g0, b - a, url(c),
                                    link, m))
         position = shot.end
-        tr = shot.transition
-        if tr is not None and tr.kind != "cut" and tr.frames > 0 and shot is not plan.shots[-1]:
-            cut = shot.end
-            kind_meta = {"kind": tr.kind, "frames": tr.frames, "start_frame": tr.start, "cut_frame": tr.cut}
-            if tr.kind.startswith("dip"):
-                kind_meta["colour"] = "white" if tr.kind == "dip-white" else "black"
+        if k + 1 >= len(cut_shots):
+            continue
+        out = plan_transition(shot.transition, incoming_head=handles[k + 1][0], outgoing_tail=handles[k][1])
+        if out is not None and out.is_dissolve:
             video.append(otio.schema.Transition(
-                name=tr.kind, transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
-                in_offset=rational_time(cut - tr.start, rate), out_offset=rational_time(tr.start + tr.frames - cut, rate),
-                metadata={NAMESPACE: kind_meta}))
+                name=out.kind, transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+                in_offset=rational_time(out.in_offset, rate), out_offset=rational_time(out.out_offset, rate),
+                metadata={NAMESPACE: out.metadata}))
+        elif out is not None and out.marker is not None and markers:
+            start, frames = out.marker
+            colour = otio.schema.MarkerColor.WHITE if out.metadata.get("colour") == "white" else \
+                otio.schema.MarkerColor.BLACK
+            video.markers.append(otio.schema.Marker(
+                name=f"{out.kind.replace('-white', '')} to {out.metadata.get('colour', 'black')}",
+                marked_range=time_range(start, frames, rate), color=colour, metadata={NAMESPACE: out.metadata}))
     if position < plan.total_frames:
         video.append(otio.schema.Gap(source_range=time_range(0, plan.total_frames - position, rate)))
     tl.tracks.append(video)

@@ -110,37 +110,62 @@ def write_timeline(edit: Edit, out_path: Path | str, *, media: Literal["copy", "
         if not s.is_file():
             raise MissingFileError(f"{s}: media file does not exist (referenced by the edit)")
 
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    placed: list[Path] = []
-    media_dir = None
-    if media != "absolute":
-        media_dir = out_path.parent / f"{out_path.stem}_media"
-        media_dir.mkdir(exist_ok=True)
-        names = media_names(edit)
-        for src, name in names.items():
-            place(src, media_dir / name, media)
-            placed.append(media_dir / name)
-
+    media_dir = out_path.parent / f"{out_path.stem}_media" if media != "absolute" else None
     tl = edit_to_otio(edit, media_dir=Path(media_dir.name) if media_dir else None, segments=segments,
                       markers=suffix != ".edl")
     otio = otio_module()
+    made_dirs = [d for d in (*reversed(out_path.parent.parents), out_path.parent) if not d.exists()]
+    placed: list[Path] = []
+    added: list[Path] = []
     tmp = tmp_name(out_path)
+    ok = False
     try:
-        if adapter == "otio_json":
-            text = otio.adapters.otio_json.write_to_string(
-                tl, target_schema_versions=otio.versioning.fetch_map("OTIO_CORE", TARGET_OTIO))
-            tmp.write_text(text, encoding="utf-8")
-        else:
-            kwargs = {"rate": float(edit.plan.fps)} if adapter == "cmx_3600" else {}
-            _conform_media_rates(tl, Fraction(edit.plan.fps))
-            otio.adapters.write_to_file(tl, str(tmp), adapter_name=adapter, **kwargs)
-        os.replace(tmp, out_path)
-    except OSError as e:
-        raise OutputError(f"{out_path}: cannot write timeline ({e.strerror or e})") from None
-    except Exception as e:  # adapter failures: one line, not a traceback
-        raise OutputError(f"{out_path}: the {FORMATS[suffix][2]} adapter failed: {_first_line(e)}") from None
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        # 1. serialise first: an adapter that refuses the edit fails before any media is placed
+        try:
+            if adapter == "otio_json":
+                text = otio.adapters.otio_json.write_to_string(
+                    tl, target_schema_versions=otio.versioning.fetch_map("OTIO_CORE", TARGET_OTIO))
+                tmp.write_text(text, encoding="utf-8")
+            else:
+                kwargs = {"rate": float(edit.plan.fps)} if adapter == "cmx_3600" else {}
+                _conform_media_rates(tl, Fraction(edit.plan.fps))
+                otio.adapters.write_to_file(tl, str(tmp), adapter_name=adapter, **kwargs)
+        except OSError as e:
+            raise OutputError(f"{out_path}: cannot write timeline ({e.strerror or e})") from None
+        except Exception as e:  # adapter failures: one line, not a traceback
+            raise OutputError(f"{out_path}: the {FORMATS[suffix][2]} adapter failed: {_first_line(e)}") from None
+        # 2. the media beside it
+        if media_dir is not None:
+            if not media_dir.exists():
+                made_dirs.append(media_dir)
+            try:
+                media_dir.mkdir(exist_ok=True)
+            except OSError as e:
+                raise OutputError(f"{media_dir}: cannot create the media folder ({e.strerror or e})") from None
+            for src, name in media_names(edit).items():
+                dst = media_dir / name
+                existed = dst.exists()
+                place(src, dst, media)
+                placed.append(dst)
+                if not existed:
+                    added.append(dst)
+        # 3. the timeline last: it exists only when everything it references does
+        try:
+            os.replace(tmp, out_path)
+        except OSError as e:
+            raise OutputError(f"{out_path}: cannot write timeline ({e.strerror or e})") from None
+        ok = True
     finally:
         tmp.unlink(missing_ok=True)
+        if not ok:
+            for f in added:
+                f.unlink(missing_ok=True)
+            for d in reversed(made_dirs):
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
     return TimelineExport(out_path, media_dir, tuple(placed), FORMATS[suffix][2])
 
 
