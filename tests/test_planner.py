@@ -184,3 +184,39 @@ def test_storyboard_sections_override_the_detected_ones(tmp_path):
                      extra="sections:\n  - {at: '0:40', label: chorus}\n  - {at: bar 3, label: verse}\n")
     with pytest.raises(PlanError, match=r"sections\[1\]\.at: sections must be in song order"):
         apply_overrides(grid_analysis(), bad)
+
+
+def test_section_labels_match_whatever_their_case(tmp_path):
+    secs = (Section(0.0, 10.25, "intro"), Section(10.25, 30.25, "A"), Section(30.25, 50.25, "B"),
+            Section(50.25, 70.25, "chorus"), Section(70.25, 90.25, "A"), Section(90.25, 100.0, "Big Drop"))
+    a = grid_analysis(sections=secs)
+    fps = Fraction(24)
+    for at, start in (("A", 10.25), ("a", 10.25), ("'A 1'", 10.25), ("'a 2'", 70.25), ("B", 30.25),
+                      ("CHORUS", 50.25), ("section 3", 30.25), ("'Section 6'", 90.25), ("big drop", 90.25),
+                      ("'Big  Drop'", 90.25)):
+        sb = storyboard(tmp_path, f"  - prompt: x\n    length: 1 bar\n  - prompt: y\n    at: {at}\n")
+        assert make_plan(sb, a).shots[1].start == seconds_to_frame(start, fps), at
+    # the name `analyze` prints (label + occurrence) is usable as written
+    from songreel.plan.planner import section_occurrences
+
+    for label, k, sec in section_occurrences(secs)[1:]:
+        sb = storyboard(tmp_path, f"  - prompt: x\n    length: 1 bar\n  - prompt: y\n    at: '{label} {k}'\n")
+        assert make_plan(sb, a).shots[1].start == seconds_to_frame(sec.start, fps), (label, k)
+    with pytest.raises(PlanError) as e:
+        make_plan(storyboard(tmp_path, "  - prompt: x\n    length: 1 bar\n  - prompt: y\n    at: section 7\n"), a)
+    assert "no section 7: the song has 6 sections (1: intro at 0:00, 2: A at 0:10," in str(e.value)
+    with pytest.raises(PlanError) as e:
+        make_plan(storyboard(tmp_path, "  - prompt: x\n    length: 1 bar\n  - prompt: y\n    at: Chorsu\n"), a)
+    assert 'did you mean "chorus"' in str(e.value) and '"section 1" to "section 6"' in str(e.value)
+
+
+def test_storyboard_section_labels_match_whatever_their_case(tmp_path):
+    from songreel.plan.planner import apply_overrides
+
+    extra = "sections:\n  - {at: bar 3, label: Verse}\n  - {at: '0:40', label: Pre-Chorus}\n"
+    for at in ("Verse", "verse", "'VERSE 1'", "section 2"):
+        sb = storyboard(tmp_path, f"  - prompt: a\n    length: 1 bar\n  - prompt: b\n    at: {at}\n"
+                                  "  - prompt: c\n    at: pre-chorus\n", extra=extra)
+        plan = make_plan(sb, apply_overrides(grid_analysis(), sb))
+        assert plan.shots[1].start == seconds_to_frame(4.25, Fraction(24)), at
+        assert plan.shots[2].start == seconds_to_frame(40.25, Fraction(24)) and plan.shots[2].section == "Pre-Chorus"

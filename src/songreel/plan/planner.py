@@ -17,7 +17,7 @@ from typing import Callable, Optional
 from ..errors import PlanError
 from ..schema.analysis import Analysis, Section
 from ..schema.plan import Plan, PlannedShot, PlannedTransition, Segment
-from ..schema.storyboard import Anchor, BackendSpec, Length, ShotSpec, Storyboard
+from ..schema.storyboard import Anchor, BackendSpec, Length, ShotSpec, Storyboard, section_key
 from ..timebase import format_time, frames_in, seconds_to_frame
 from .grid import Grid
 
@@ -269,24 +269,58 @@ def describe_sections(sections) -> str:
     return ", ".join(parts)
 
 
+def find_section(anchor: Anchor, sections, where: str) -> Section:
+    """The section an ``at:`` / ``until:`` section anchor names.
+
+    Labels match whatever their case (``A``, ``a``, ``"A 1"``, ``Verse``, ``verse``); ``"chorus 2"`` is
+    the second section labelled chorus; ``"section 3"`` is the third section in song order. A label
+    written out in full (``"Verse 2"`` when a section is labelled so) wins over reading its last
+    number as an occurrence.
+
+    Raises
+    ------
+    PlanError
+        No such section; the message lists the song's sections and how to name them.
+    """
+    sections = tuple(sections)
+    if not anchor.name and anchor.number:
+        if anchor.number > len(sections):
+            raise PlanError(f"{where}: no section {anchor.number}: the song has {len(sections)} "
+                            f"section{'s' if len(sections) != 1 else ''} ({_numbered(sections)})")
+        return sections[anchor.number - 1]
+    occ = section_occurrences(sections)
+    whole = section_key(anchor.raw)
+    exact = [s for label, _, s in occ if section_key(label) == whole]
+    if exact:
+        return exact[0]
+    mine = [s for label, _, s in occ if section_key(label) == anchor.name]
+    if len(mine) >= anchor.occurrence:
+        return mine[anchor.occurrence - 1]
+    have = describe_sections(sections)
+    what = f"section '{anchor.raw}'"
+    if mine:
+        raise PlanError(f"{where}: no {what}: the song has {have}")
+    import difflib
+
+    labels = {section_key(s.label): s.label for s in sections}
+    best = difflib.get_close_matches(anchor.name, list(labels), n=1, cutoff=0.6)
+    hint = f' (did you mean "{labels[best[0]]}"?)' if best else ""
+    raise PlanError(f"{where}: no {what}{hint}: the song has {have} "
+                    f'(or name one by position: "section 1" to "section {len(sections)}")')
+
+
+def _numbered(sections) -> str:
+    return ", ".join(f"{k}: {s.label} at {format_time(s.start).rsplit('.', 1)[0]}"
+                     for k, s in enumerate(sections, 1))
+
+
 def _resolve(anchor: Anchor, grid: Grid, sections, lyrics, sb: Storyboard, field: str, total: int,
              allow_end: bool = False) -> float:
     where = sb.where(field)
     if anchor.kind == "section":
-        occ = [(k, s) for label, k, s in section_occurrences(sections) if label == anchor.name]
         if anchor.name in ("end", "song-end") and allow_end:
             return grid.pos_of_time(grid.duration)
-        if len(occ) < anchor.occurrence:
-            have = describe_sections(sections)
-            what = f"section '{anchor.raw}'"
-            if occ:
-                raise PlanError(f"{where}: no {what}: the song has {have}")
-            from ..errors import did_you_mean
-
-            raise PlanError(f"{where}: no {what}{did_you_mean(anchor.name, [s.label for s in sections])}: "
-                            f"the song has {have}")
-        s = occ[anchor.occurrence - 1][1]
-        return float(grid.nearest_beat(s.start))
+        return float(grid.nearest_beat(find_section(anchor, sections, where).start))
     if anchor.kind == "bar":
         pos = grid.bar_start(anchor.number)
         if grid.frame_of(pos) >= total:

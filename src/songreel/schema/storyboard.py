@@ -75,12 +75,14 @@ def parse_length(value: Any) -> Length:
 class Anchor:
     """Where a shot starts or ends on the song.
 
-    ``kind`` is ``section`` (``name`` + 1-based ``occurrence``), ``bar``, ``beat`` (1-based
-    ``number``), ``time`` (``seconds``) or ``lyric`` (``number`` or ``text``).
+    ``kind`` is ``section`` (``name`` + 1-based ``occurrence``, or ``number`` for ``section N``),
+    ``bar``, ``beat`` (1-based ``number``), ``time`` (``seconds``) or ``lyric`` (``number`` or ``text``).
     """
 
     kind: Literal["section", "bar", "beat", "time", "lyric"]
     name: str = ""
+    """Section label, case-folded with single spaces (labels match whatever their case); empty with
+    ``number`` > 0 for ``section N``, the N-th section in song order."""
     occurrence: int = 1
     number: int = 0
     seconds: Fraction = Fraction(0)
@@ -91,10 +93,16 @@ class Anchor:
         return self.raw
 
 
-ANCHOR_ACCEPTED = ('a section ("chorus", "chorus 2"), "bar 17", "beat 33", a time ("1:02.5"), '
+ANCHOR_ACCEPTED = ('a section ("chorus", "chorus 2", "section 3"), "bar 17", "beat 33", a time ("1:02.5"), '
                    'or "lyric 3" / "lyric: words"')
-_ANCHOR_NUM = re.compile(r"^(bar|beat|lyric)\s+(\d+)$", re.I)
-_ANCHOR_SECTION = re.compile(r"^([A-Za-z][\w\-]*)(?:\s+(\d+))?$")
+_ANCHOR_NUM = re.compile(r"^(bar|beat|lyric|section)\s+(\d+)$", re.I)
+# a label (letters first; words, digits, -, ' and inner spaces), optionally its occurrence number
+_ANCHOR_SECTION = re.compile(r"^([^\W\d_][\w\-' ]*?)(?:\s+(\d+))?$")
+
+
+def section_key(label: str) -> str:
+    """How section labels compare: case-folded, runs of spaces as one (``"Verse"`` = ``"verse"``)."""
+    return " ".join(str(label).split()).casefold()
 
 
 def parse_anchor(value: Any) -> Anchor:
@@ -116,7 +124,10 @@ def parse_anchor(value: Any) -> Anchor:
         n = int(m.group(2))
         if n < 1:
             raise ValueError(f"got {_show(value)}, expected {m.group(1)} numbers from 1")
-        return Anchor(m.group(1).lower(), number=n, raw=text)
+        kind = m.group(1).lower()
+        if kind == "section":   # the N-th section in song order: names any section, labelled or not
+            return Anchor("section", number=n, raw=text)
+        return Anchor(kind, number=n, raw=text)
     if re.match(r"^[\d:.]+s?$", text):
         return Anchor("time", seconds=parse_time(text), raw=text)
     m = _ANCHOR_SECTION.match(text)
@@ -124,7 +135,7 @@ def parse_anchor(value: Any) -> Anchor:
         occ = int(m.group(2)) if m.group(2) else 1
         if occ < 1:
             raise ValueError(f"got {_show(value)}, expected section occurrences from 1")
-        return Anchor("section", name=m.group(1).lower(), occurrence=occ, raw=text)
+        return Anchor("section", name=section_key(m.group(1)), occurrence=occ, raw=text)
     raise ValueError(f"got {_show(value)}, expected {ANCHOR_ACCEPTED}")
 
 
