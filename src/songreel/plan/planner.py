@@ -17,7 +17,8 @@ from typing import Callable, Optional
 from ..errors import PlanError
 from ..schema.analysis import Analysis, Section
 from ..schema.plan import Plan, PlannedShot, PlannedTransition, Segment
-from ..schema.storyboard import Anchor, BackendSpec, Length, ShotSpec, Storyboard, section_key
+from ..schema.storyboard import (LENGTH_ACCEPTED, Anchor, BackendSpec, Length, ShotSpec, Storyboard,
+                                 section_key)
 from ..timebase import format_time, frames_in, seconds_to_frame
 from .grid import Grid
 from .wording import bars_beats
@@ -185,7 +186,7 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
     )
 
 
-LENGTH_HELP = '"N bars", "N beats" or "N s"'
+LENGTH_HELP = LENGTH_ACCEPTED
 
 
 def _end_of(spec: ShotSpec, i: int, cursor: float, grid: Grid, sections, lyrics, sb: Storyboard, total: int,

@@ -41,11 +41,13 @@ class Length:
 
 
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?|\d+/\d+)\s*(bars?|beats?|s|sec|secs|seconds?)\s*$", re.I)
-LENGTH_ACCEPTED = '"N bars", "N beats" or "N s"'
+_CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):([0-5]\d(?:\.\d+)?)\s*$")
+LENGTH_ACCEPTED = '"N bars", "N beats", "N s" or minutes:seconds ("1:30")'
 
 
 def parse_length(value: Any) -> Length:
-    """Parse ``"2 bars"``, ``"8 beats"``, ``"4.5 s"`` into a :class:`Length` (> 0).
+    """Parse ``"2 bars"``, ``"8 beats"``, ``"4.5 s"`` or ``"1:30"`` / ``"1:30.5"`` (minutes:seconds,
+    also ``h:mm:ss``) into a :class:`Length` (> 0). A clock length is seconds, like ``"90 s"``.
 
     Raises
     ------
@@ -57,7 +59,15 @@ def parse_length(value: Any) -> Length:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError(f"got {_show(value)}, expected {LENGTH_ACCEPTED}")
     if isinstance(value, (int, float)):
-        raise ValueError(f"got {_show(value)} (no unit), expected {LENGTH_ACCEPTED}")
+        raise ValueError(f"got {_show(value)} (no unit), expected {LENGTH_ACCEPTED} "
+                         f'(did you mean "{value:g} s" or "{value:g} beats"?)')
+    clock = _CLOCK.match(value)
+    if clock:
+        h, m, sec = clock.groups()
+        amount = (int(h or 0) * 60 + int(m)) * 60 + Fraction(sec)
+        if amount <= 0:
+            raise ValueError(f"got {_show(value)}, expected a length greater than zero")
+        return Length(amount, "s")
     m = _LENGTH.match(value)
     if not m:
         raise ValueError(f"got {_show(value)}, expected {LENGTH_ACCEPTED}")
