@@ -196,7 +196,8 @@ def edit_to_otio(edit: Edit, *, media_dir: Path | str | None = None, link: bool 
         ref = otio.schema.ExternalReference(target_url=media_url(film, media_dir, names),
                                             available_range=time_range(0, plan.total_frames, rate)) if link else \
             otio.schema.MissingReference(name=film.name, metadata={NAMESPACE: {"path": str(film)}})
-        video.append(otio.schema.Clip(name=film.stem, media_reference=ref, source_range=time_range(0, plan.total_frames, rate),
+        video.append(otio.schema.Clip(name=film.stem, media_reference=ref,
+                                      source_range=time_range(0, plan.total_frames, rate),
                                       metadata={NAMESPACE: {"role": "film", "look": plan.look}}))
         for shot in plan.shots:
             video.markers.append(otio.schema.Marker(
@@ -266,8 +267,8 @@ def edit_to_otio(edit: Edit, *, media_dir: Path | str | None = None, link: bool 
     song_frames = _song_frames(edit)
     song_url = media_url(Path(edit.song), media_dir, names)
     if link:
-        song_ref = otio.schema.ExternalReference(target_url=song_url,
-                                                 available_range=time_range(0, max(song_frames, plan.total_frames), rate))
+        song_ref = otio.schema.ExternalReference(
+            target_url=song_url, available_range=time_range(0, max(song_frames, plan.total_frames), rate))
     else:
         song_ref = otio.schema.MissingReference(name=Path(edit.song).name,
                                                 metadata={NAMESPACE: {"path": str(edit.song)}})

@@ -298,5 +298,6 @@ def captioned(backend) -> bool:
     return backend.name == "animatic" and backend.options.get("caption", True) is not False
 
 
-__all__ = ["HOLD", "captioned", "Cue", "lyric_cues", "frame_ms", "srt_text", "vtt_text", "write_srt", "write_vtt", "LyricBurnIn",
+__all__ = ["HOLD", "captioned", "Cue", "lyric_cues", "frame_ms", "srt_text", "vtt_text", "write_srt", "write_vtt",
+           "LyricBurnIn",
            "resolve_lyric_anchor"]
