@@ -19,8 +19,9 @@ from typing import Any, Optional
 class FrameRef:
     """A conditioning image (or a short run of frames) kept losslessly on disk.
 
-    ``path`` is a PNG (one frame) or an ``.npy`` array of shape ``(k, H, W, 3)`` uint8 (a video
-    prefix); ``sha256`` is of the decoded pixels, so the same picture always has the same key.
+    ``path`` is a PNG: one frame, or ``frames`` frames of a video prefix stacked top to bottom (older
+    stores: an ``.npy`` array of shape ``(k, H, W, 3)`` uint8); ``sha256`` is of the decoded pixels,
+    so the same picture always has the same key whatever file holds it.
     """
 
     path: Path
@@ -36,7 +37,10 @@ class FrameRef:
         from PIL import Image
 
         with Image.open(self.path) as im:
-            return np.asarray(im.convert("RGB"))
+            px = np.asarray(im.convert("RGB"))
+        if self.frames > 1:   # a run of frames stacked top to bottom in one lossless picture
+            px = px.reshape(self.frames, px.shape[0] // self.frames, *px.shape[1:])
+        return px
 
 
 @dataclass(frozen=True)
