@@ -235,7 +235,3 @@ def default_storyboard(path: Optional[Path]) -> Path:
     raise InputError(f"STORYBOARD: {len(found)} storyboards here ({', '.join(p.name for p in found[:5])}); "
                      "give the one you mean")
 
-
-def plural(n: int, word: str) -> str:
-    """``1 bar``, ``3 bars``."""
-    return f"{n} {word}" + ("" if n == 1 else "s")
