@@ -195,3 +195,19 @@ def test_import_songreel_stays_light_and_the_api_names_resolve():
             "assert any(isinstance(h, logging.NullHandler) for h in logging.getLogger('songreel').handlers)\n")
     p = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
+
+
+def test_a_timeline_that_fails_after_the_render_keeps_the_video_and_its_report(tmp_path, song_120, monkeypatch):
+    from songreel.errors import OutputError
+    from songreel.export import timeline
+
+    def refuse(edit, path, **kwargs):
+        raise OutputError(f"{path}: the editor's format refused it")
+
+    monkeypatch.setattr(timeline, "write_timeline", refuse)
+    sb = write_storyboard(tmp_path, STORY, song=song_120, video="{width: 96, height: 54, fps: 12}")
+    with pytest.raises(OutputError, match="refused it .*the video .*o.mp4 and its report .* were written"):
+        songreel.render(sb, tmp_path / "o.mp4", timeline=tmp_path / "cut.edl")
+    report = json.loads((tmp_path / "o.report.json").read_text())
+    assert "refused" in report["output"]["otio_error"]
+    assert decode_gray_small(tmp_path / "o.mp4").shape[0] == report["sync"]["expected_frames"]
