@@ -301,8 +301,9 @@ class VeoStandIn(StandIn):
                 return self.invalid(h, "1080p and 4k videos must be 8 seconds long")
             refs = inst.get("referenceImages") or []
             if refs:
-                if len(refs) > 3 or secs != 8 or "image" in inst or "lastFrame" in inst:
-                    return self.invalid(h, "referenceImages: at most 3, 8 s videos only, not with image/lastFrame")
+                if (len(refs) > 3 or secs != 8 or "image" in inst or "lastFrame" in inst
+                        or params.get("aspectRatio", "16:9") != "16:9"):
+                    return self.invalid(h, "referenceImages: at most 3, 8 s 16:9 videos only, not with image/lastFrame")
                 if any(set(r) - {"image", "referenceType"} or str(r.get("referenceType", "")).upper() != "ASSET"
                        for r in refs):
                     return self.invalid(h, "referenceImages[].referenceType must be asset")
@@ -707,6 +708,12 @@ REPLICATE_SCHEMAS = {
         "resolution": _enum("480p", "720p", "1080p"), "aspect_ratio": _RATIOS, "fps": _enum(24),
         "seed": _INT(0, 2**31), "camera_fixed": _BOOL,
         "reference_images": lambda v: isinstance(v, list) and 1 <= len(v) <= 4 and all(map(_uri, v))}),
+    "bytedance/seedance-1.5-pro": ({"prompt"}, {
+        "prompt": _STR, "image": _uri, "last_frame_image": _uri, "duration": _INT(2, 12), "aspect_ratio": _RATIOS,
+        "fps": _enum(24), "camera_fixed": _BOOL, "generate_audio": _BOOL, "seed": _INT(0, 2**31)}),
+    "wan-video/wan-2.7-t2v": ({"prompt"}, {
+        "prompt": _STR, "negative_prompt": _STR, "audio": _uri, "resolution": _enum("720p", "1080p"),
+        "aspect_ratio": _RATIOS, "duration": _INT(2, 15), "enable_prompt_expansion": _BOOL, "seed": _INT(0, 2**31)}),
     "kwaivgi/kling-v2.5-turbo-pro": ({"prompt"}, {
         "prompt": _STR, "start_image": _uri, "aspect_ratio": _enum("16:9", "9:16", "1:1"),
         "duration": _enum(5, 10), "negative_prompt": _STR}),
@@ -790,6 +797,13 @@ class ReplicateStandIn(StandIn):
             bad += [(f"input.{k}", "is required") for k in sorted(required - set(inputs))]
             bad += [(f"input.{k}", f"{inputs[k]!r} is not valid") for k in sorted(set(inputs) & set(schema))
                     if not schema[k](inputs[k])]
+            if "reference_images" in inputs and ({"image", "last_frame_image"} & set(inputs)
+                                                 or inputs.get("resolution") == "1080p"):
+                bad.append(("input.reference_images", "cannot be used with 1080p or first/last frame images"))
+            if "end_image" in inputs and inputs.get("mode") != "pro":
+                bad.append(("input.end_image", "pro mode is required when this parameter is set"))
+            if model == "minimax/hailuo-02" and inputs.get("duration") == 10 and inputs.get("resolution") == "1080p":
+                bad.append(("input.duration", "10 seconds videos are not supported for 1080p resolution"))
             if bad:
                 return self.invalid(h, bad)
             images = {k: self.image(inputs[k]) for k in _IMAGE_INPUTS & set(inputs)}
@@ -850,12 +864,12 @@ def child(argv) -> None:
     sys.path.insert(0, cfg["tests_dir"])
     from fractions import Fraction
 
+    from test_hosted import make_request  # noqa: E402  (tests dir on sys.path)
+
     from songreel.generate import registry
     from songreel.generate.base import ProjectInfo
     from songreel.generate.store import ClipStore
     from songreel.schema.storyboard import BackendSpec
-
-    from test_hosted import make_request  # noqa: E402  (tests dir on sys.path)
 
     store_dir = Path(cfg["store_dir"])
     project = ProjectInfo(width=1280, height=720, fps=Fraction(24), base_dir=store_dir.parent, store_dir=store_dir)

@@ -210,7 +210,8 @@ def test_openai_videos_needs_base_url(project):
 
 
 @pytest.mark.parametrize("model,first,last", [
-    ("kwaivgi/kling-v2.1", "start_image", "end_image"),
+    ("kwaivgi/kling-v2.1", "start_image", None),
+    ("bytedance/seedance-1.5-pro", "image", "last_frame_image"),
     ("kwaivgi/kling-v2.5-turbo-pro", "start_image", None),
     ("minimax/hailuo-02", "first_frame_image", "last_frame_image"),
     ("bytedance/seedance-1-pro", "image", "last_frame_image"),
@@ -230,6 +231,28 @@ def test_gateway_reaches_each_family(stand_in, project, model, first, last):
     if last:
         assert inputs[last].startswith("data:image/png;base64,") and srv.submissions[0]["last"] == f1.path.read_bytes()
     assert abs(decode_len(ref.path) - ref.provenance["billed_seconds"]) < 0.05
+
+
+def test_gateway_kling_end_frame_needs_pro_mode(stand_in, project):
+    srv = stand_in("replicate")
+    plain = make_backend(srv, project, model="kwaivgi/kling-v2.1")
+    assert not plain.capabilities().last_frame
+    pro = make_backend(srv, project, model="kwaivgi/kling-v2.1", inputs={"mode": "pro"}, last_frame=True)
+    store = ClipStore(project.store_dir)
+    f0, f1 = store.put_frame(np.zeros((72, 128, 3), np.uint8)), store.put_frame(np.full((72, 128, 3), 9, np.uint8))
+    make(pro, make_request(pro, seconds=5.0, first_frame=f0, last_frame=f1), project)
+    assert srv.submissions[0]["request"]["input"]["mode"] == "pro" and srv.submissions[0]["last"] == f1.path.read_bytes()
+
+
+def test_gateway_references_on_seedance_lite(stand_in, project, tmp_path):
+    srv = stand_in("replicate")
+    refs = ref_images(tmp_path / "chars", 2)
+    backend = make_backend(srv, project, model="bytedance/seedance-1-lite")
+    make(backend, make_request(backend, seconds=4.0).with_(references=refs), project)
+    assert srv.submissions[0]["refs"] == [p.read_bytes() for p in refs]
+    frame = ClipStore(project.store_dir).put_frame(np.zeros((72, 128, 3), np.uint8))
+    make(backend, make_request(backend, seconds=4.0, first_frame=frame, segment=1).with_(references=refs), project)
+    assert "reference_images" not in srv.submissions[1]["request"]["input"]  # not with a first frame
 
 
 def test_gateway_text_to_video_and_unknown_models(stand_in, project):
@@ -278,6 +301,24 @@ def test_cost_is_journaled_and_summed_per_backend(stand_in, project):
     assert spend["replicate"]["estimated_dollars"] == pytest.approx(0.2) and set(spend) == {"veo", "replicate"}
 
 
+def test_store_info_shows_spend_and_confirmation_shows_largest_shots(stand_in, project, monkeypatch):
+    from typer.testing import CliRunner
+
+    from songreel.cli.main import _spend_text, app
+    from songreel.generate.runner import SpendEstimate
+
+    srv = stand_in("veo")
+    backend = make_backend(srv, project)
+    make(backend, make_request(backend, seconds=7.0), project)
+    monkeypatch.chdir(project.base_dir)
+    r = CliRunner().invoke(app, ["store", "info"])
+    assert r.exit_code == 0, r.output
+    assert "spend veo: 1 jobs, 8 s, estimated $1.20" in r.stdout
+    est = SpendEstimate(9.6, 5, 0, [], {"intro": 1.2, "chorus": 4.8, "verse": 2.4, "outro": 1.2})
+    assert _spend_text(est) == ("5 new clips (0 reused) will cost about $9.60; "
+                                "largest: chorus $4.80, verse $2.40, outro $1.20")
+
+
 def test_prices_and_plans_need_no_httpx(tmp_path):
     """A price, an estimate and a backend for planning without the hosted extra (httpx hidden)."""
     code = (
@@ -295,6 +336,19 @@ def test_prices_and_plans_need_no_httpx(tmp_path):
                        env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0, r.stderr
     assert float(r.stdout.strip()) == pytest.approx((4 + 8) * 0.15)
+
+
+def test_render_without_the_hosted_extra_stops_before_anything_is_sent(stand_in, project, monkeypatch):
+    from songreel.errors import MissingExtraError
+
+    srv = stand_in("runway")
+    backend = make_backend(srv, project)  # planning works without httpx
+    monkeypatch.setattr(registry, "missing_modules", lambda name: ["httpx"])
+    with pytest.raises(MissingExtraError, match=r"pip install 'songreel\[hosted\]'"):
+        backend.generate(make_request(backend), project.store_dir / "x.mp4")
+    from songreel.generate.hosted.journal import Journal
+
+    assert srv.submissions == [] and Journal(project.store_dir / "jobs.sqlite").rows() == []  # no intent either
 
 
 def test_songreel_prices_command():

@@ -48,7 +48,8 @@ def info(path: Optional[Path] = typer.Argument(None, help="A storyboard or its f
         root = folder / STORE_DIR
         if not (root / "clips").is_dir():
             raise InputError(f"{folder}: no songreel store here (expected {root}/); render a storyboard first")
-        return ClipStore(root, clean=False).info()
+        from ..generate.hosted.prices import spend_by_backend
+        return {**ClipStore(root, clean=False).info(), "spend": spend_by_backend(root)}
 
     d = _run(go)
     if as_json:
@@ -66,6 +67,9 @@ def info(path: Optional[Path] = typer.Argument(None, help="A storyboard or its f
     for name, rate in sorted(d["throughput"].items()):
         what = "s per frame-megapixel" if name == "assemble" else "s of work per s of clip"
         out_console.print(f"  throughput {name}: {rate:.3g} {what}")
+    for name, s in sorted(d["spend"].items()):
+        out_console.print(f"  spend {name}: {s['jobs']} jobs, {s['seconds']:g} s, estimated ${s['estimated_dollars']:.2f}"
+                          + (f", reported ${s['reported_dollars']:.2f}" if s["reported_dollars"] is not None else ""))
 
 
 @app.command()

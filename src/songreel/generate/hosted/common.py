@@ -47,16 +47,38 @@ from ..base import Capabilities, GenerationResult, ProjectInfo, round_size
 from ..options import parse_options
 from . import journal as jr
 from .download import fetch
-from .http import AmbiguousSubmit, ProviderError, RetriesExhausted, RetryPolicy, redact, send
+from .http import (
+    AmbiguousSubmit,
+    ProviderError,
+    RetriesExhausted,
+    RetryPolicy,
+    redact,
+    send,
+)
 from .media import probe_video, quantise
 from .options import HostedOptions, refuse_keys
-from .types import (BadMedia, JobStatus, Lookup, MissingKeyError, ModelInfo, Submission, UnknownOutcomeError,
-                    digest_of)
+from .types import (
+    BadMedia,
+    JobStatus,
+    Lookup,
+    MissingKeyError,
+    ModelInfo,
+    Submission,
+    UnknownOutcomeError,
+    digest_of,
+)
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HostedBackend", "MissingKeyError", "UnknownOutcomeError", "ModelInfo", "Submission", "JobStatus",
-           "Lookup"]
+__all__ = [
+    "HostedBackend",
+    "JobStatus",
+    "Lookup",
+    "MissingKeyError",
+    "ModelInfo",
+    "Submission",
+    "UnknownOutcomeError",
+]
 
 
 class HostedBackend(abc.ABC):
@@ -189,7 +211,7 @@ class HostedBackend(abc.ABC):
         """Fail before anything is journaled when the hosted extra is missing (plans and prices need no httpx)."""
         from .. import registry
 
-        missing = registry.missing_modules(self.spec.name if self.spec.name in registry.BACKENDS else self.name)
+        missing = registry.missing_modules(self.name)
         if missing:
             raise MissingExtraError("hosted", missing[0], f'{self.field}: backend "{self.name}"')
 

@@ -66,7 +66,7 @@ class GatewayModel:
 
 _WIDE = ((1280, 720), (720, 1280))
 _WIDE_SQ = ((1280, 720), (720, 1280), (960, 960))
-MODELS: dict[str, GatewayModel] = {
+MODELS: dict[str, GatewayModel] = {  # input names as each model's Replicate API page lists them
     "bytedance/seedance-1-pro": GatewayModel(
         ModelInfo(tuple(range(2, 13)), _WIDE_SQ + ((1920, 1080), (1080, 1920)), first_frame=True, last_frame=True),
         first_frame="image", last_frame="last_frame_image", aspect_ratio="aspect_ratio", resolution="resolution",
@@ -75,14 +75,18 @@ MODELS: dict[str, GatewayModel] = {
         ModelInfo(tuple(range(2, 13)), _WIDE_SQ, first_frame=True, last_frame=True, references=4),
         first_frame="image", last_frame="last_frame_image", aspect_ratio="aspect_ratio", resolution="resolution",
         seed="seed", references="reference_images"),
+    "bytedance/seedance-1.5-pro": GatewayModel(
+        ModelInfo(tuple(range(2, 13)), _WIDE_SQ, first_frame=True, last_frame=True),
+        first_frame="image", last_frame="last_frame_image", aspect_ratio="aspect_ratio", seed="seed"),
     "kwaivgi/kling-v2.5-turbo-pro": GatewayModel(
         ModelInfo((5, 10), _WIDE_SQ, first_frame=True), first_frame="start_image", aspect_ratio="aspect_ratio",
         negative="negative_prompt"),
+    # end_image needs mode: pro (1080p): inputs: {mode: pro} and last_frame: true turn it on
     "kwaivgi/kling-v2.1": GatewayModel(
-        ModelInfo((5, 10), _WIDE_SQ, first_frame=True, last_frame=True, text_only=False),
+        ModelInfo((5, 10), _WIDE_SQ, first_frame=True, last_frame=False, text_only=False),
         first_frame="start_image", last_frame="end_image", negative="negative_prompt"),
     "minimax/hailuo-02": GatewayModel(
-        ModelInfo((6, 10), ((1366, 768), (1920, 1080)), first_frame=True, last_frame=True),
+        ModelInfo((6, 10), ((1366, 768),), first_frame=True, last_frame=True),
         first_frame="first_frame_image", last_frame="last_frame_image", resolution="resolution"),
     "wan-video/wan-2.5-t2v": GatewayModel(
         ModelInfo((5, 10), _WIDE + ((1920, 1080), (1080, 1920)), first_frame=False), size="size",
@@ -90,6 +94,9 @@ MODELS: dict[str, GatewayModel] = {
     "wan-video/wan-2.5-i2v": GatewayModel(
         ModelInfo((5, 10), _WIDE + ((1920, 1080), (1080, 1920)), first_frame=True, text_only=False),
         first_frame="image", resolution="resolution", negative="negative_prompt", seed="seed"),
+    "wan-video/wan-2.7-t2v": GatewayModel(
+        ModelInfo(tuple(range(2, 16)), _WIDE + ((1920, 1080), (1080, 1920)), first_frame=False),
+        aspect_ratio="aspect_ratio", resolution="resolution", negative="negative_prompt", seed="seed"),
 }
 
 
@@ -202,7 +209,9 @@ class ReplicateBackend(HostedBackend):
             images[g.first_frame] = frame_png(request.first_frame)
         if request.last_frame is not None and g.last_frame:
             images[g.last_frame] = frame_png(request.last_frame)
-        refs = [reference_png(p) for p in self.references_for(request)]
+        # reference images guide a clip that has no first or last frame (a shot's opening segment)
+        plain = request.first_frame is None and request.last_frame is None
+        refs = [reference_png(p) for p in self.references_for(request)] if plain else []
         for k, v in self.options.inputs.items():
             inputs.setdefault(k, v)
         payload = {"model": self.model, "inputs": inputs, "images": images,

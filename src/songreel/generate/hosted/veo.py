@@ -26,6 +26,7 @@ so a submission whose reply was lost cannot be identified; songreel stops and as
 from __future__ import annotations
 
 import base64
+import logging
 from typing import Literal, Optional
 
 from pydantic import Field
@@ -36,6 +37,8 @@ from .common import HostedBackend
 from .media import frame_png, reference_png
 from .options import HostedOptions
 from .types import JobStatus, ModelInfo, Submission
+
+log = logging.getLogger(__name__)
 
 _SIZES = {"720p": ((1280, 720), (720, 1280)), "1080p": ((1920, 1080), (1080, 1920)),
           "4k": ((3840, 2160), (2160, 3840))}
@@ -86,8 +89,13 @@ class VeoBackend(HostedBackend):
         return super().billed_seconds(request)
 
     def _uses_references(self, request: GenerationRequest) -> bool:
-        # the API takes reference images only without image / lastFrame: a shot's opening segment
-        return bool(self.references_for(request)) and request.first_frame is None and request.last_frame is None
+        # reference images go only without image / lastFrame (a shot's opening segment), and only in 16:9
+        if not self.references_for(request) or request.first_frame is not None or request.last_frame is not None:
+            return False
+        if request.height > request.width:
+            log.warning("veo: reference images are taken for 16:9 clips only; this portrait clip goes without them")
+            return False
+        return True
 
     def _prepare(self, request: GenerationRequest) -> Submission:
         seconds, width, height = self._common_checks(request)
