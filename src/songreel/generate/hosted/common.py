@@ -37,7 +37,7 @@ import time
 from collections import defaultdict
 from fractions import Fraction
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from ...errors import GenerationError, InputError, MissingExtraError
@@ -97,11 +97,11 @@ class HostedBackend(abc.ABC):
     def __init__(self, spec: BackendSpec, *, project: ProjectInfo, field: str = "backend"):
         raw = dict(spec.options)
         refuse_keys(raw, backend=self.name, env=self.env_key, field=field)
-        self.options = parse_options(self.Options, raw, backend=self.name, field=field)
+        self.options: Any = parse_options(self.Options, raw, backend=self.name, field=field)
         self.field = field
         self.spec = spec
         self.project = project
-        o = self.options
+        o: Any = self.options
         self.model = o.model or self.default_model
         self.base_url = (o.base_url or self.default_base).rstrip("/")
         if not self.base_url:
@@ -341,7 +341,7 @@ class HostedBackend(abc.ABC):
             found = Lookup("cannot", detail=f"the lookup failed: {e}")
         log.info("%s: clip %s: looking up the lost submission: %s %s", self.name, key, found.outcome,
                  found.job_id or found.detail)
-        if found.outcome == "found":
+        if found.outcome == "found" and found.job_id:
             j.submitted(key, found.job_id)
             return found.job_id
         if found.outcome == "absent" and depth < 2:

@@ -167,7 +167,9 @@ class Journal:
             db.execute("INSERT INTO jobs (key, provider, model, digest, state, provider_id, owner, seconds, created,"
                        " updated, attempts, error, est_cost) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, 1, NULL, ?)",
                        (key, provider, model, digest, SUBMITTING, owner_token(), seconds, now, now, dollars))
-        return "new", self.get(key)
+        row = self.get(key)
+        assert row is not None  # written in the transaction above
+        return "new", row
 
     def reclaim(self, key: str, *, expect_state: str, digest: str, seconds: float,
                 dollars: Optional[float] = None) -> bool:

@@ -78,7 +78,7 @@ class OpenAIVideosBackend(HostedBackend):
                                  "seconds": str(seconds)})
 
     def _submit(self, sub: Submission) -> str:
-        files = {k: (None, v) for k, v in sub.payload["fields"].items()}
+        files: dict[str, tuple] = {k: (None, v) for k, v in sub.payload["fields"].items()}
         if sub.payload["input_reference"] is not None:
             files["input_reference"] = ("first_frame.png", sub.payload["input_reference"], "image/png")
         r = self.call("POST", "videos", files=files, what="submit", submit=True)

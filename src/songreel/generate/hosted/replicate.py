@@ -205,7 +205,7 @@ class ReplicateBackend(HostedBackend):
             inputs[g.seed] = int(request.seed) % 2**31
         if g.negative and request.negative:
             inputs[g.negative] = request.negative
-        if request.first_frame is not None:
+        if request.first_frame is not None and g.first_frame:
             images[g.first_frame] = frame_png(request.first_frame)
         if request.last_frame is not None and g.last_frame:
             images[g.last_frame] = frame_png(request.last_frame)
@@ -217,7 +217,7 @@ class ReplicateBackend(HostedBackend):
         payload = {"model": self.model, "inputs": inputs, "images": images,
                    "references": (g.references, refs) if refs and g.references else None}
         return Submission(payload, seconds, width, height,
-                          match={"model": self.model, "prompt": request.prompt, "duration": inputs.get(g.duration)})
+                          match={"model": self.model, "prompt": request.prompt, "duration": inputs.get(g.duration) if g.duration else None})
 
     def _file_input(self, png: bytes, what: str) -> str:
         """A data URL for a small image; above the inline limit the image goes through the files API first."""

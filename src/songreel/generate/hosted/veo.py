@@ -145,7 +145,7 @@ class VeoBackend(HostedBackend):
         return JobStatus("done", url=uri)
 
     def _download(self, job_id: str, status: JobStatus) -> tuple[str, bool]:
-        return status.url, True  # Gemini file downloads need the key (sent only to the API's own origin)
+        return str(status.url), True  # Gemini file downloads need the key (sent only to the API's own origin)
 
 
 def _image(png: bytes) -> dict:
