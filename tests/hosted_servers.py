@@ -21,6 +21,9 @@ Faults: ``server.faults[route]`` is a list of actions consumed one per request o
 
 Run as a script (``python tests/hosted_servers.py child <json>``) it is the child process of the kill
 tests: it builds a backend and generates one clip.
+
+One job in one file (past the usual length on purpose): the stand-ins, one class per provider over one
+shared base (server, job table, fault injection), kept together so the kill-test child imports them all.
 """
 
 from __future__ import annotations

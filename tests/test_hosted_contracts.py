@@ -301,6 +301,40 @@ def test_cost_is_journaled_and_summed_per_backend(stand_in, project):
     assert spend["replicate"]["estimated_dollars"] == pytest.approx(0.2) and set(spend) == {"veo", "replicate"}
 
 
+def test_reported_cost_is_journaled_beside_the_estimate(tmp_path):
+    """A provider that reports what a job cost (none of the five does today) has it journaled."""
+    from songreel.generate.hosted.journal import SUBMITTED, Journal
+
+    j = Journal(tmp_path / "jobs.sqlite")
+    j.claim("k1", provider="p", model="m", digest="d", seconds=5, dollars=0.5)
+    j.submitted("k1", "job-1")
+    j.cost("k1", 0.42)
+    j.claim("k2", provider="p", model="m", digest="d", seconds=5, dollars=None)  # never sent: not spent
+    row = j.get("k1")
+    assert row.state == SUBMITTED and row.est_cost == 0.5 and row.cost == 0.42
+    assert j.spend() == {"p": {"jobs": 1, "estimated_dollars": 0.5, "unpriced_jobs": 0, "reported_dollars": 0.42,
+                               "reported_jobs": 1, "seconds": 5.0}}
+    j.close()
+
+
+def test_journal_written_before_costs_gains_the_columns(tmp_path):
+    import sqlite3
+
+    from songreel.generate.hosted.journal import Journal
+
+    db = sqlite3.connect(tmp_path / "jobs.sqlite")
+    db.execute("CREATE TABLE jobs (key TEXT PRIMARY KEY, provider TEXT NOT NULL, model TEXT NOT NULL, digest TEXT "
+               "NOT NULL, state TEXT NOT NULL, provider_id TEXT, owner TEXT NOT NULL, seconds REAL, created REAL NOT "
+               "NULL, updated REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 1, error TEXT)")
+    db.execute("INSERT INTO jobs VALUES ('k', 'veo', 'm', 'd', 'done', 'op1', 'h:1', 8, 1, 1, 1, NULL)")
+    db.commit()
+    db.close()
+    j = Journal(tmp_path / "jobs.sqlite")
+    assert j.get("k").provider_id == "op1" and j.get("k").est_cost is None
+    assert j.spend()["veo"]["jobs"] == 1 and j.spend()["veo"]["unpriced_jobs"] == 1
+    j.close()
+
+
 def test_store_info_shows_spend_and_confirmation_shows_largest_shots(stand_in, project, monkeypatch):
     from typer.testing import CliRunner
 
