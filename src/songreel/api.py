@@ -325,16 +325,19 @@ def store_info(folder: Union[str, "os.PathLike[str]"]) -> dict:
     -------
     dict
         ``root``, ``clips``, ``clip_bytes``, ``hits``, ``generations``, ``frames``, ``frame_bytes``,
-        ``analyses``, ``analysis_bytes``, ``temps``, ``throughput``.
+        ``analyses``, ``analysis_bytes``, ``temps``, ``throughput``, and ``spend`` per hosted backend
+        (``jobs``, ``seconds``, ``estimated_dollars``, ``reported_dollars``).
     """
     from .generate.store import ClipStore
     from .reel import STORE_DIR
+
+    from .generate.hosted.prices import spend_by_backend
 
     where = _project_folder(folder)
     root = where / STORE_DIR
     if not (root / "clips").is_dir():
         raise InputError(f"{where}: no songreel store here (expected {root}/); render a storyboard first")
-    return ClipStore(root, clean=False).info()
+    return {**ClipStore(root, clean=False).info(), "spend": spend_by_backend(root)}
 
 
 def clean_store(folder: Union[str, "os.PathLike[str]"], *, dry_run: bool = False) -> dict:

@@ -312,7 +312,8 @@ def _mount_optional():
     """Sub-apps owned by other modules (models, store, export...), mounted when present."""
     import importlib
 
-    for mod, name in (("songreel.cli.models", "models"), ("songreel.cli.store", "store")):
+    for mod, name in (("songreel.cli.models", "models"), ("songreel.cli.store", "store"),
+                      ("songreel.cli.prices", "prices")):
         try:
             sub = importlib.import_module(mod)
         except ImportError:

@@ -197,7 +197,11 @@ def spend_text(est) -> str:
         return f"{est.new_segments} new clips ({est.reused_segments} reused), made locally at no cost"
     cost = "an unknown amount (no price for " + ", ".join(est.unpriced) + "; set price_per_second)" \
         if est.dollars is None else f"about ${est.dollars:.2f}"
-    return f"{est.new_segments} new clips ({est.reused_segments} reused) will cost {cost}"
+    from ..generate.hosted.prices import largest_shots
+
+    largest = largest_shots(getattr(est, "by_shot", {}))
+    return f"{est.new_segments} new clips ({est.reused_segments} reused) will cost {cost}" + \
+        (f"; {largest}" if largest else "")
 
 
 def spend_confirmer(yes: bool, above: float, progress=None):

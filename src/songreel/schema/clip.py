@@ -86,6 +86,8 @@ class GenerationRequest:
     source: Optional[Path] = field(default=None, compare=False)
     """A user file the clip is made from (footage); identified in the key by its hash in ``context``,
     so moving the project folder does not invalidate the clip."""
+    references: tuple[Path, ...] = ()
+    """Reference images (characters, style) for backends that take them; keyed by file content."""
 
     @property
     def seconds(self) -> Fraction:
@@ -102,6 +104,8 @@ class GenerationRequest:
             "prefix": self.prefix.sha256 if self.prefix else None,
             "context": self.context,
         }
+        if self.references:  # only when present, so every other clip keeps its key
+            doc["references"] = [hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in self.references]
         blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:32]
 
