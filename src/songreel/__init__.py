@@ -45,7 +45,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _LAZY = {
     "load": ".api", "analyze": ".api", "plan": ".api", "estimate_cost": ".api", "render": ".api", "export": ".api",
-    "plot_analysis": ".api", "store_info": ".api", "clean_store": ".api",
+    "plot_analysis": ".api", "store_info": ".api", "clean_store": ".api", "prices": ".api",
     "make_takes": ".reel.takes", "pick": ".reel.takes", "RenderResult": ".reel.render",
     "TakesResult": ".reel.takes", "Report": ".schema.report", "SyncReport": ".schema.report",
     "ShotCounts": ".schema.report", "Storyboard": ".schema.storyboard", "Plan": ".schema.plan",
@@ -57,11 +57,11 @@ __all__ = [
     "OutputError", "Plan", "PlanError", "Progress", "RenderResult", "Report", "ShotCounts", "SongreelError",
     "Storyboard", "StoryboardError", "SyncReport", "TakesResult", "UnknownNameError", "__version__", "analyze",
     "clean_store", "estimate_cost", "export", "load", "make_takes", "pick", "plan", "plot_analysis", "render",
-    "store_info",
+    "prices", "store_info",
 ]
 
 if TYPE_CHECKING:
-    from .api import analyze, clean_store, estimate_cost, export, load, plan, plot_analysis, render, store_info
+    from .api import analyze, clean_store, estimate_cost, export, load, plan, plot_analysis, prices, render, store_info
     from .reel.render import RenderResult
     from .reel.takes import TakesResult, make_takes, pick
     from .schema.analysis import Analysis
