@@ -99,24 +99,39 @@ def analyze(song, *, tracker: str = "librosa", tempo_hint: float | None = None, 
     report(0.4, "tracking beats")
     extra: dict = {"analysis_version": ANALYSIS_VERSION}
     if tracker == "beat_this":
-        tempo, beat_times, _ = _beats.beat_this_grid(y, sr=SR, duration=duration)
+        tempo, beat_times, tracked_down = _beats.beat_this_grid(y, sr=SR, duration=duration)
         if bpm:
             tempo = float(bpm)
+        # the model reads bars too: its meter and first downbeat, unless the storyboard says otherwise
+        meter = meter or _beats.meter_from_downbeats(beat_times, tracked_down)
+        if first_downbeat is None and tracked_down.size:
+            first_downbeat = float(tracked_down[0])
     else:
+        reading: dict = {}
         tempo, beat_times = _beats.beat_grid(onset_envelope=feats.onset, sr=SR, hop_length=feats.hop_length,
-                                             tempo_hint=tempo_hint, bpm=bpm, duration=duration)
+                                             tempo_hint=tempo_hint, bpm=bpm, duration=duration,
+                                             body_envelope=feats.onset_body, reading=reading)
+        if reading.get("alternative") and reading["margin"] < _beats.UNSURE_MARGIN:
+            extra["tempo_alternative"] = round(float(reading["alternative"]) * tempo / reading["bpm"], 2)
+        if np.isfinite(reading.get("margin", np.inf)):
+            extra["tempo_margin"] = round(float(reading["margin"]), 4)
     report(0.6, "finding bars")
     accents = _meter.beat_accents(beats=beat_times, onset_low=feats.onset_low, chroma=feats.chroma,
                                   onset=feats.onset, frame_rate=feats.frame_rate, latency=_beats.LATENCY)
+    evidence: dict = {}
     m, down, confidence = _meter.downbeats(beats=beat_times, accents=accents, meter=meter,
-                                           first_downbeat=first_downbeat)
+                                           first_downbeat=first_downbeat, evidence=evidence)
     extra["meter_confidence"] = round(confidence, 4)
+    for key in ("meter_alternative", "meter_margin", "downbeat_alternative", "downbeat_margin"):
+        if evidence.get(key) is not None:
+            extra[key] = round(float(evidence[key]), 4) if "margin" in key or "downbeat" in key else evidence[key]
     report(0.75, "finding sections")
     secs = _sections.sections(downbeats=down, duration=duration, mfcc=feats.mfcc, chroma=feats.chroma,
                               rms=feats.rms, frame_rate=feats.frame_rate)
     report(0.9, "energy envelopes")
     rate, onset_env, rms = _energy.envelopes(onset_envelope=feats.onset, rms=feats.rms, sr=SR,
                                              hop_length=feats.hop_length)
+    del feats, y  # the frame matrices and the signal are done with
     result = Analysis(
         duration=float(duration), tempo=float(tempo), meter=int(m),
         beats=tuple(float(b) for b in beat_times), downbeats=tuple(float(d) for d in down),

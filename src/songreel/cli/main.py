@@ -336,7 +336,7 @@ def analyze(song: Path = typer.Argument(..., help="An audio file.", readable=Fal
         from ..analysis import analyze as _analyze
         from ..ingest.audio import load_song
 
-        s = load_song(song)
+        s = load_song(song, sample_rate=22050, mono=True)  # the rate and channels analysis reads
         a = _analyze(s, tracker=beats, tempo_hint=tempo_hint, bpm=bpm, meter=meter)
         if plot is not None:
             from ..analysis import plot_analysis
@@ -354,6 +354,9 @@ def analyze(song: Path = typer.Argument(..., help="An audio file.", readable=Fal
 
     out_console.print(f"[bold]{song}[/]  {format_time(a.duration)}  tempo {a.tempo:.2f} BPM  "
                       f"meter {a.meter}  {len(a.beats)} beats  {len(a.downbeats)} bars  ({a.tracker})")
+    from ..analysis.reading import notes
+    for line in notes(a):
+        out_console.print(f"[yellow]unsure:[/] {line}", highlight=False)
     t = Table("section", "start", "end", "bars")
     for label, k, s in section_occurrences(a.sections):
         bars = sum(1 for d in a.downbeats if s.start - 1e-6 <= d < s.end - 1e-6)
