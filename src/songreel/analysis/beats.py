@@ -22,7 +22,7 @@ LATENCY = 0.016
 #: than a 3:2 neighbour such as 115); the octave within the class is then chosen by
 #: :func:`choose_octave` from beat-level evidence.
 PRIOR_BPM = 100.0
-PRIOR_OCTAVES = 0.5
+PRIOR_OCTAVES = 1.0
 #: Weight of "metrical support": pulse strength at twice a candidate tempo (its subdivision).
 SUPPORT = 0.5
 #: Octave decision (:func:`choose_octave`). Between a slower level ``T`` and ``2 T`` the faster one
@@ -55,7 +55,9 @@ BODY_FROM_BPM = 50.0
 #: true beat with eighth or sixteenth hats, 0.34-0.98 at half the true tempo (a half-time feel is
 #: the lowest: the snare on 3 is the only body onset between the half-tempo beats).
 BODY_NEEDED = 0.25
-BODY_SHARE = 0.5
+BODY_SHARE = 0.4
+#: Weight of the body envelope's periodicity in the choice of the tempo class (:func:`read_tempo`).
+BODY_PULSE = 0.7
 #: Octave decisions closer than this (evidence units of :func:`choose_octave`) are reported as unsure.
 UNSURE_MARGIN = 0.12
 #: Alternatives slower than this are not offered (a 30 BPM "beat" is a bar).
@@ -108,6 +110,9 @@ def read_tempo(*, onset_envelope: np.ndarray, sr: int = SR, hop_length: int = HO
         return dict(bpm=float(start), alternative=None, margin=0.0, steps=[])
     win = int(min(round(AC_SECONDS * sr / hop_length), onset_envelope.shape[-1]))
     strength = tempogram_strength(onset_envelope, win_length=win)
+    if body_envelope is not None and np.any(np.asarray(body_envelope) > 0):
+        # the body's periodicity keeps swung or triplet hi-hats from choosing a 3:2 neighbour
+        strength = (1.0 - BODY_PULSE) * strength + BODY_PULSE * tempogram_strength(body_envelope, win_length=win)
     lags = np.arange(1, win)
     bpms = 60.0 * sr / (hop_length * lags)
     log_bpm, strength = np.log2(bpms[::-1]), strength[1:][::-1]
