@@ -126,24 +126,22 @@ def mel_filterbank(*, sr: int = SR, n_fft: int = N_FFT, n_mels: int = N_MELS) ->
 def chroma_filterbank(*, sr: int = SR, n_fft: int = N_FFT) -> np.ndarray:
     """Pitch-class weights of the STFT bins, shape ``(12, 1 + n_fft // 2)``, float32 (row 0 = C).
 
-    Each bin above 30 Hz votes for the pitch classes near its frequency with a Gaussian whose
-    width is the larger of half a semitone and the bin's own width in semitones (low bins are
-    coarse); an octave weighting centred near C5 (two octaves wide) favours the melodic range.
+    Ellis's chroma filterbank as librosa builds it (``librosa.filters.chroma`` with A440 tuning):
+    each bin votes for the pitch classes near its frequency with a Gaussian as wide as the bin
+    (in semitones, at least one), columns normalised to unit length, then weighted by a
+    two-octave-wide Gaussian centred on octave 5 (~C5).
     """
-    freqs = np.linspace(0.0, sr / 2, 1 + n_fft // 2)
-    ok = freqs >= 30.0
-    pitch = np.full(freqs.shape, np.nan)
-    pitch[ok] = 12.0 * np.log2(freqs[ok] / 440.0) + 69.0
-    bin_st = np.full(freqs.shape, np.inf)
-    bin_st[ok] = 12.0 * np.log2((freqs[ok] + sr / n_fft) / freqs[ok])
-    width = np.maximum(0.5, bin_st)
-    classes = np.arange(12)[:, None]
-    d = (pitch[None, :] - classes + 6.0) % 12.0 - 6.0
-    w = np.exp(-0.5 * (d / width[None, :]) ** 2)
-    octave = np.exp(-0.5 * ((pitch - 72.0) / 24.0) ** 2)
-    w = np.where(ok[None, :], w * octave[None, :], 0.0)
-    w /= np.maximum(np.linalg.norm(w, axis=0, keepdims=True), 1e-9)
-    return np.nan_to_num(w).astype(np.float32)
+    freqs = np.linspace(0, sr, n_fft, endpoint=False)[1:]
+    bins = 12.0 * np.log2(freqs / (440.0 / 16))
+    bins = np.concatenate(([bins[0] - 18.0], bins))  # the 0 Hz bin: 1.5 octaves below bin 1
+    width = np.concatenate((np.maximum(bins[1:] - bins[:-1], 1.0), [1.0]))
+    d = np.subtract.outer(bins, np.arange(12, dtype=float)).T
+    d = np.remainder(d + 6.0 + 120.0, 12.0) - 6.0
+    w = np.exp(-0.5 * (2.0 * d / width[None, :]) ** 2)
+    w /= np.maximum(np.linalg.norm(w, axis=0, keepdims=True), 1e-30)
+    w *= np.exp(-0.5 * ((bins / 12.0 - 5.0) / 2.0) ** 2)[None, :]
+    w = np.roll(w, -3, axis=0)  # rows from A to rows from C
+    return np.ascontiguousarray(w[:, :1 + n_fft // 2], dtype=np.float32)
 
 
 def dct_matrix(n_out: int, n_in: int) -> np.ndarray:

@@ -57,8 +57,8 @@ def notes(analysis: Analysis) -> list[str]:
     out = []
     alt, margin = x.get("tempo_alternative"), x.get("tempo_margin")
     if alt and margin is not None and margin < TEMPO_UNSURE:
-        out.append(f"read as {analysis.tempo:.4g} BPM; {float(alt):.4g} BPM also fits — "
-                   f"set analysis: {{bpm: {float(alt):.4g}}}")
+        out.append(f"read as {_bpm(analysis.tempo)} BPM; {_bpm(alt)} BPM also fits — "
+                   f"set analysis: {{bpm: {_bpm(alt)}}}")
     alt, margin = x.get("meter_alternative"), x.get("meter_margin")
     if alt and margin is not None and margin < METER_UNSURE:
         out.append(f"read in bars of {analysis.meter} beats; bars of {int(alt)} also fit — "
@@ -68,3 +68,8 @@ def notes(analysis: Analysis) -> list[str]:
         out.append(f"bars read as starting at {analysis.downbeats[0]:.2f} s; {float(alt):.2f} s also fits — "
                    f"set analysis: {{first_downbeat: {float(alt):.2f}}}")
     return out
+
+
+def _bpm(x) -> str:
+    """BPM to 2 decimals, no trailing zeros: a fixed ``bpm`` holds the grid, so keep its precision."""
+    return f"{float(x):.2f}".rstrip("0").rstrip(".")
