@@ -12,11 +12,11 @@ has no runner-up. This module turns those into a confidence per reading and into
 from __future__ import annotations
 
 from ..schema.analysis import Analysis
+from .beats import UNSURE_MARGIN as TEMPO_UNSURE
 
 #: Margins below these are "unsure": the runner-up is printed with the setting that selects it.
-#: Tempo: choose_octave's evidence units (see :data:`.beats.UNSURE_MARGIN`); meter and bar phase:
-#: standard errors of the accent contrast.
-TEMPO_UNSURE = 0.12
+#: Tempo (``TEMPO_UNSURE``): choose_octave's evidence units, defined with that evidence in
+#: :mod:`.beats`; meter and bar phase: standard errors of the accent contrast.
 METER_UNSURE = 1.5
 DOWNBEAT_UNSURE = 1.0
 
