@@ -92,6 +92,7 @@ def test_half_time_feel_reads_the_full_tempo_and_says_half_also_fits():
     _check(s, a)
     # a half-time feel at 160 is an 80 BPM backbeat to many ears: the reading says so
     assert any(re.search(r"; 80(\.\d+)? BPM also fits — set analysis: \{bpm: 80", line) for line in notes(a)), notes(a)
+    assert a.extra["unsure"] == notes(a) and a.extra["confidence"]["tempo"] < 0.5  # carried for the report
 
 
 # --- unsure readings ----------------------------------------------------------------------------

@@ -148,6 +148,11 @@ def analyze(song, *, tracker: str = "librosa", tempo_hint: float | None = None, 
         onset_envelope=tuple(np.round(onset_env, 4).tolist()), rms=tuple(np.round(rms, 4).tolist()),
         audio_hash=str(getattr(song, "sha256", "") or ""), tracker=tracker, extra=extra,
     )
+    from .reading import confidence as _confidence
+    from .reading import notes as _notes
+
+    # carried with the analysis, so a report or a shell can show them without importing this stage
+    result = result.with_(extra={**extra, "confidence": _confidence(result), "unsure": _notes(result)})
     report(1.0, "done")
     return result
 
