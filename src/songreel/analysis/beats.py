@@ -139,14 +139,14 @@ def read_tempo(*, onset_envelope: np.ndarray, sr: int = SR, hop_length: int = HO
     return dict(bpm=level, alternative=alternative, margin=margin, steps=steps)
 
 
-def tempogram_strength(onset_envelope: np.ndarray, *, win_length: int, stride: int = 4,
-                       chunk: int = 1024) -> np.ndarray:
+def tempogram_strength(onset_envelope: np.ndarray, *, win_length: int, stride: int = 8,
+                       chunk: int = 512) -> np.ndarray:
     """Mean autocorrelation tempogram (librosa's ``tempogram`` averaged over time), shape ``(win_length,)``.
 
     Each window of ``win_length`` frames (centred, Hann-weighted, the envelope ramped to 0 at
     both ends) is autocorrelated and normalised by its peak; the mean is taken over every
     ``stride``-th window, a chunk of windows at a time (the full tempogram of a 10-minute song
-    would be ~280 MB; the windows overlap by 8 s, so every 4th one gives the same mean).
+    would be ~280 MB; the windows are 8 s long, so every 8th one, 93 ms apart, gives the same mean).
     Bin ``k`` is a lag of ``k`` frames (``60 sr / (hop k)`` BPM).
     """
     env = np.asarray(onset_envelope, dtype=np.float64)
@@ -154,7 +154,7 @@ def tempogram_strength(onset_envelope: np.ndarray, *, win_length: int, stride: i
     win = int(win_length)
     padded = np.pad(env, (win // 2, win // 2), mode="linear_ramp", end_values=(0, 0))
     hann = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(win) / win)
-    n_fft = 1 << int(np.ceil(np.log2(2 * win - 1)))
+    n_fft = _fast_size(2 * win - 1)
     total = np.zeros(win)
     starts = np.arange(0, n, int(stride))
     for a in range(0, starts.size, chunk):
@@ -165,6 +165,17 @@ def tempogram_strength(onset_envelope: np.ndarray, *, win_length: int, stride: i
         peak = np.abs(ac).max(axis=1, keepdims=True)
         total += np.where(peak > 1e-30, ac / np.where(peak > 1e-30, peak, 1.0), 0.0).sum(axis=0)
     return total / max(starts.size, 1)
+
+
+def _fast_size(n: int) -> int:
+    """Smallest ``2**a * 3**b >= n`` (a size pocketfft transforms quickly)."""
+    best = 1 << int(np.ceil(np.log2(n)))
+    p3 = 1
+    while p3 < best:
+        size = p3 << max(int(np.ceil(np.log2(n / p3))), 0)
+        best = min(best, size)
+        p3 *= 3
+    return best
 
 
 def track_beats(onset_envelope: np.ndarray, *, bpm: float, sr: int = SR, hop_length: int = HOP,
