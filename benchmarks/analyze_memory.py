@@ -103,7 +103,7 @@ def main(argv=None) -> int:
           f"load average {os.getloadavg()[0]:.1f}; repeats {args.repeats} (fresh process each)")
     files = {s: song_file(s, args.cache, env=env) for s in args.seconds}
     warmup = song_file(min(args.seconds), args.cache, env=env)
-    print("\n| song | songreel analyze: wall s (CPU s) | peak RSS MiB | warm analyze_file s | "
+    print("\n| song | songreel analyze: wall s (CPU s) | peak RSS MiB | warm analyze_file: wall s (CPU s) | "
           "librosa load + beat_track: wall s (CPU s) | peak RSS MiB |")
     print("|---|---|---|---|---|---|")
     for seconds, path in files.items():
