@@ -165,7 +165,7 @@ def run_trackers(y: np.ndarray, song, truth: dict, *, trackers) -> dict:
 
 def extra_trackers() -> tuple[list[str], list[str]]:
     """Optional trackers that can run here, and a line for each that cannot, saying why."""
-    from songreel.analysis.beats import beat_this_status
+    from songreel.analysis.beat_this import beat_this_status
 
     ok, why = beat_this_status()
     return (["beat_this"], []) if ok else ([], [f"beat_this: not run here — {why}"])

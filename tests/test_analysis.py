@@ -262,7 +262,7 @@ def test_unknown_tracker_lists_accepted_names():
 
 
 def test_beat_this_missing_is_a_clear_error():
-    from songreel.analysis.beats import beat_this_status
+    from songreel.analysis.beat_this import beat_this_status
 
     ok, why = beat_this_status()
     if ok:

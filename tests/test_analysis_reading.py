@@ -201,9 +201,9 @@ def test_load_song_at_the_analysis_rate(tmp_path):
 def test_beat_this_runs_a_random_weight_checkpoint_through_its_inference_path(tmp_path):
     """A checkpoint of the real architecture (tiny dims, random weights) in beat_this's own format."""
     pytest.importorskip("beat_this.model.beat_tracker", reason="beat_this is not installed (songreel[beats])")
-    from songreel.analysis.beats import beat_this_grid, beat_this_status
+    from songreel.analysis.beat_this import beat_this_grid, beat_this_status
 
-    ok, why = beat_this_status(str(tmp_path / "missing.ckpt"))
+    _, why = beat_this_status(str(tmp_path / "missing.ckpt"))
     if "cannot be imported" in why or "not installed" in why:
         pytest.skip(why)
     import torch
@@ -215,6 +215,6 @@ def test_beat_this_runs_a_random_weight_checkpoint_through_its_inference_path(tm
     ckpt = tmp_path / "tiny.ckpt"
     torch.save({"hyper_parameters": hp, "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()}}, ckpt)
     y = _song(bpm=120, sections=(("verse", 2),)).mono()
-    tempo, beats, downbeats = beat_this_grid(y, sr=SR, checkpoint=str(ckpt))
+    tempo, beats, _ = beat_this_grid(y, sr=SR, checkpoint=str(ckpt))
     assert np.isfinite(tempo) and np.all(np.diff(beats) > 0)
     assert beats.size == 0 or (beats[0] >= 0 and beats[-1] < len(y) / SR)

@@ -7,9 +7,11 @@ Public entry points::
     analyze_file(path, *, cache_dir=None, **options) -> Analysis
 
 Building blocks (function-first, numpy in / numpy out, librosa vocabulary) live in
-:mod:`.features` (one STFT -> all frame features), :mod:`.beats` (``tempo``, ``beat_grid``,
-``extend_grid``), :mod:`.meter` (``beat_accents``, ``downbeats``), :mod:`.sections`
-(``sections``) and :mod:`.energy` (``envelopes``); :mod:`.plot` draws an analysis.
+:mod:`.features` (one chunked STFT -> all frame features), :mod:`.beats` (``tempo``,
+``read_tempo``, ``track_beats``, ``beat_grid``, ``extend_grid``), :mod:`.meter` (``beat_accents``,
+``downbeats``), :mod:`.sections` (``sections``), :mod:`.energy` (``envelopes``),
+:mod:`.reading` (``confidence``, ``notes``) and :mod:`.beat_this` (the optional tracker);
+:mod:`.plot` draws an analysis.
 
 The analysis is plain numpy (librosa's algorithms and conventions, without importing librosa:
 ``librosa.beat`` alone takes ~6 s and ~280 MiB to import because it compiles a numba kernel on
@@ -108,11 +110,13 @@ def analyze(song, *, tracker: str = "librosa", tempo_hint: float | None = None, 
     report(0.4, "tracking beats")
     extra: dict = {"analysis_version": ANALYSIS_VERSION}
     if tracker == "beat_this":
-        tempo, beat_times, tracked_down = _beats.beat_this_grid(y, sr=SR, duration=duration)
+        from .beat_this import beat_this_grid, meter_from_downbeats
+
+        tempo, beat_times, tracked_down = beat_this_grid(y, sr=SR, duration=duration)
         if bpm:
             tempo = float(bpm)
         # the model reads bars too: its meter and first downbeat, unless the storyboard says otherwise
-        meter = meter or _beats.meter_from_downbeats(beat_times, tracked_down)
+        meter = meter or meter_from_downbeats(beat_times, tracked_down)
         if first_downbeat is None and tracked_down.size:
             first_downbeat = float(tracked_down[0])
     else:
@@ -216,7 +220,8 @@ def analyze_file(path, *, cache_dir: Path | str | None = None, **options) -> Ana
     result = analyze(song, **options)
     del song
     if cache_file is not None:
-        from ..fileio import atomic_write_bytes  # pid-named temp: a killed run's leftover is cleaned later
+        # pid-named temp: a killed run's leftover is cleaned later
+        from ..fileio import atomic_write_bytes
 
         atomic_write_bytes(cache_file, result.to_json().encode())
     return result.with_(extra={**result.extra, "cache": "miss" if cache_file is not None else "off"})

@@ -122,7 +122,7 @@ def downbeats(*, beats: np.ndarray, accents: np.ndarray, meter: int | None = Non
     for m in candidates:  # the meter is read from the audio even when the phase is given
         for p in range(m):
             scores[(m, p)] = _contrast(accents, idx % m == p) + (PRIOR_4 if m == 4 else 0.0)
-    (m, p), best = max(scores.items(), key=lambda kv: kv[1])
+    (m, p), _ = max(scores.items(), key=lambda kv: kv[1])
     half_bar = None
     if meter is None and m % 2 == 0 and m // 2 in candidates:
         # a bar of 6 is two bars of 3 unless its half-bar beat is clearly weaker than its downbeat
