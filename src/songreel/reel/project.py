@@ -119,7 +119,11 @@ def make_plan(sb, analysis, backends=None):
         from ..ingest.lyrics import load_lyrics
 
         lyrics = load_lyrics(sb.lyrics)
-    return _make_plan(sb, analysis, segment_limit=limit, lyrics=lyrics)
+    from ..analysis.reading import notes
+
+    plan = _make_plan(sb, analysis, segment_limit=limit, lyrics=lyrics)
+    unsure = tuple(f"the song is {line}" for line in notes(analysis))
+    return plan.with_(warnings=unsure + tuple(plan.warnings)) if unsure else plan
 
 
 
