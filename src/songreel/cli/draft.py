@@ -53,9 +53,7 @@ def draft(song: Path = typer.Argument(..., help="The song's audio file.", readab
                                  "--llm-key-env out for a local server that needs none")
 
         def progress(fraction, message):
-            if fraction == 0.0 and message.startswith("analysis: "):
-                console.print(f"[dim]analysing {_escape(str(song))}[/]")
-            elif not message.startswith("analysis: ") and message not in ("done", "writing the storyboard"):
+            if not message.startswith("analysis: ") and message not in ("done", "writing the storyboard"):
                 console.print(_escape(message), soft_wrap=True, style=None if message.startswith("asking") else "dim")
 
         return make_draft(song, concept=concept, lyrics=lyrics, look=look, shots=shots, cut_every=cut_every,

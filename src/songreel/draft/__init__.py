@@ -127,7 +127,7 @@ def draft(song, *, concept: str, lyrics=None, look: Optional[str] = None, shots:
     cache_dir : Path, optional
         Analysis cache (default: ``.songreel/analysis`` beside ``out``).
     progress : callable, optional
-        ``progress(fraction, message)``; analysis messages start with ``"analysis: "``, the
+        ``progress(fraction, message)``; the analysis's own steps start with ``"analysis: "``; the
         message before a model is called names its endpoint.
     transport : httpx.BaseTransport, optional
         For tests: the transport the chat client uses.
@@ -197,7 +197,7 @@ def draft(song, *, concept: str, lyrics=None, look: Optional[str] = None, shots:
 
     if cache_dir is None and out is not None:
         cache_dir = out.resolve().parent / ".songreel" / "analysis"
-    say(0.0, f"analysis: {song.name}")
+    say(0.0, f"analysing {song.name}")
     analysis = analyze_file(song, cache_dir=cache_dir,
                             progress=lambda f, m: say(0.5 * f, f"analysis: {m}"))
     structure = song_structure(analysis, video.fps, lyric_lines)
