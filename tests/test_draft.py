@@ -11,11 +11,10 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
 import pytest
-
 from chat_server import ChatServer, good_answer, sections_from_request
 from conftest import DATA, audio_seconds, cut_frames, decode_gray_small
+
 from songreel import reel
 from songreel.draft import draft
 from songreel.errors import InputError, OutputError
@@ -113,12 +112,12 @@ def test_offline_draft_is_deterministic_and_follows_shots_and_cut_every(tmp_path
 def test_offline_draft_on_other_meters_renders(tmp_path, cache, kind):
     if kind == "waltz-lead-in":
         song = _song(tmp_path / "s", bpm=150.0, meter=3, lead_in=0.3,
-                     sections=(("intro", 4), ("verse", 8), ("chorus", 8), ("outro", 4)))
-        res = draft(song, concept="a dance hall through the decades", cut_every="4 bars", out=tmp_path / "w.yaml",
+                     sections=(("intro", 2), ("verse", 4), ("chorus", 4), ("outro", 2)))
+        res = draft(song, concept="a dance hall through the decades", cut_every="2 bars", out=tmp_path / "w.yaml",
                     cache_dir=cache, **SMALL)
     else:
-        song = _song(tmp_path / "s", bpm=180.0, meter=6, sections=(("verse", 4), ("chorus", 4), ("bridge", 3),
-                                                                   ("chorus", 4)))
+        song = _song(tmp_path / "s", bpm=180.0, meter=6, sections=(("verse", 2), ("chorus", 3), ("bridge", 2),
+                                                                   ("chorus", 3)))
         res = draft(song, concept=CONCEPT, look="infinite-zoom", out=tmp_path / "z.yaml", cache_dir=cache, **SMALL)
         assert "look: infinite-zoom" in res.yaml and "transition:" not in res.yaml
     assert set(section_start_frames(res)) <= set(res.plan.cuts)
@@ -354,9 +353,15 @@ def _real(rel: str) -> Path:
     return p
 
 
-def _real_case(rel: str, tmp_path: Path, cache: Path) -> None:
+def _real_case(rel: str, tmp_path: Path, cache: Path, *, llm: bool = False) -> None:
     song = _real(rel)
-    res = draft(song, concept=CONCEPT, out=tmp_path / "story.yaml", cache_dir=cache, **SMALL)
+    if llm:
+        with ChatServer([good_answer]) as srv:
+            res = draft(song, concept=CONCEPT, llm=srv.url, model="m", out=tmp_path / "llm.yaml", cache_dir=cache,
+                        **SMALL)
+        assert srv.violations == [] and res.calls == 1
+    else:
+        res = draft(song, concept=CONCEPT, out=tmp_path / "story.yaml", cache_dir=cache, **SMALL)
     assert res.plan.shots[-1].end == res.plan.total_frames
     assert set(section_start_frames(res)) <= set(res.plan.cuts)
     render_checked(res.path, tmp_path / "out.mp4")
@@ -367,9 +372,10 @@ def test_real_song_offline_draft_renders(tmp_path, cache):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("llm", [False, True], ids=["offline", "llm"])
 @pytest.mark.parametrize("rel", DECODABLE)
-def test_every_real_song_drafts_and_renders(rel, tmp_path, cache):
-    _real_case(rel, tmp_path, cache)
+def test_every_real_song_drafts_and_renders(rel, llm, tmp_path, cache):
+    _real_case(rel, tmp_path, cache, llm=llm)
 
 
 def test_every_audio_file_in_the_shared_folder_is_covered():

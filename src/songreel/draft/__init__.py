@@ -90,7 +90,7 @@ def draft(song, *, concept: str, lyrics=None, look: Optional[str] = None, shots:
           cut_every=None, style: Optional[str] = None, llm: Optional[str] = None, model: Optional[str] = None,
           api_key: Optional[str] = None, key_env: str = "OPENAI_API_KEY", out=None, force: bool = False,
           width: int = 1280, height: int = 720, fps=24, title: Optional[str] = None, cache_dir=None,
-          progress: Optional[Callable[[float, str], None]] = None, transport=None) -> DraftResult:
+          progress: Optional[Callable[[float, str], None]] = None) -> DraftResult:
     """Draft a storyboard for ``song`` from a one-sentence concept.
 
     Parameters
@@ -129,8 +129,6 @@ def draft(song, *, concept: str, lyrics=None, look: Optional[str] = None, shots:
     progress : callable, optional
         ``progress(fraction, message)``; the analysis's own steps start with ``"analysis: "``; the
         message before a model is called names its endpoint.
-    transport : httpx.BaseTransport, optional
-        For tests: the transport the chat client uses.
 
     Returns
     -------
@@ -166,16 +164,18 @@ def draft(song, *, concept: str, lyrics=None, look: Optional[str] = None, shots:
     if model is not None and llm is None:
         raise InputError(f"--model: got {model!r} without --llm; give the server's URL with --llm, or leave both "
                          "out to draft offline")
+    from pydantic import ValidationError
+
     try:
         video = VideoSpec(width=width, height=height, fps=fps)
-    except ValueError as e:
+    except ValidationError as e:
         first = e.errors()[0]
         raise InputError(f"--{first['loc'][-1]}: {first['msg'].removeprefix('Value error, ')}") from None
     client = None
     if llm is not None:
         from .llm import ChatClient
 
-        client = ChatClient(llm, api_key=api_key, key_env=key_env, transport=transport)
+        client = ChatClient(llm, api_key=api_key, key_env=key_env)
     song = Path(song)
     if not song.is_file():
         raise MissingFileError(f"SONG: {song}: no such file; expected the song's audio file")
@@ -203,7 +203,7 @@ def draft(song, *, concept: str, lyrics=None, look: Optional[str] = None, shots:
     structure = song_structure(analysis, video.fps, lyric_lines)
     m = structure.meter
     if shots is not None:
-        beats = int(round(structure.sections[-1].end - structure.sections[0].start))
+        beats = round(structure.sections[-1].end - structure.sections[0].start)
         if shots < len(structure.sections):
             raise InputError(f"--shots: got {shots}, but the song has {len(structure.sections)} sections ("
                              + ", ".join(s.name for s in structure.sections) +
@@ -231,7 +231,7 @@ def draft(song, *, concept: str, lyrics=None, look: Optional[str] = None, shots:
     else:
         from .llm import ask_for_draft
 
-        say(0.6, f"asking {model} at {client.endpoint} (sending the concept, lyrics and the song's structure as "
+        say(0.6, f"asking {model} at {client.shown} (sending the concept, lyrics and the song's structure as "
                  "text; never audio)")
         asked = ask_for_draft(client, str(model), structure, concept=concept, look=look, style=style, shots=shots,
                               phrase=None if (shots or every_beats) else phrase_beats(structure),
@@ -241,7 +241,7 @@ def draft(song, *, concept: str, lyrics=None, look: Optional[str] = None, shots:
             answer = answer.model_copy(update={"style": style})
         if title:
             answer = answer.model_copy(update={"title": title})
-        source = f"by {model} at {client.endpoint}"
+        source = f"by {model} at {client.shown}"
 
     # -- the storyboard, checked by planning it
     say(0.9, "writing the storyboard")
@@ -254,7 +254,7 @@ def draft(song, *, concept: str, lyrics=None, look: Optional[str] = None, shots:
         path = publish(out, yaml_text, force=force)
     say(1.0, "done")
     return DraftResult(yaml=yaml_text, storyboard=sb, plan=plan, answer=answer, structure=structure, path=path,
-                       endpoint=client.endpoint if client else None, calls=calls, notes=notes)
+                       endpoint=client.shown if client else None, calls=calls, notes=notes)
 
 
 def _read_lyrics(lyrics, out: Optional[Path]):
@@ -320,7 +320,7 @@ def _check_cuts(answer, structure, plan) -> None:
     grid = structure.grid
     for i, shot in enumerate(plan.shots[1:], 1):
         if answer.shots[i].section != answer.shots[i - 1].section:
-            sec = structure.section(answer.shots[i].section)
+            sec = structure.span(answer.shots[i].section)
             want = grid.frame_of(sec.start)
             if shot.start != want:
                 raise RuntimeError(f"shot {i + 1} starts at frame {shot.start}, not on {sec.name}'s first bar "

@@ -137,8 +137,8 @@ def parse_answer(content: Optional[str]) -> tuple[Optional[DraftAnswer], list[st
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        return None, [f"the answer is not valid JSON ({e.msg} at line {e.lineno} column {e.colno}); "
-                      "expected one JSON object following the schema"]
+        return None, [(f"the answer is not valid JSON ({e.msg} at line {e.lineno} column {e.colno}); "
+                       "expected one JSON object following the schema")]
     if not isinstance(data, dict):
         return None, [f"the answer is a JSON {type(data).__name__}; expected one JSON object"]
     try:
@@ -153,7 +153,7 @@ def _strip_fences(text: str) -> str:
     return m.group(1) if m else text
 
 
-def _describe(err: dict) -> str:
+def _describe(err) -> str:
     path = ""
     for part in err["loc"]:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))

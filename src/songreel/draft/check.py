@@ -124,11 +124,11 @@ def fit(answer: DraftAnswer, structure: SongStructure, *,
         if abs(nominal - sec.end) < 1e-6:
             continue
         total = sum(length_beats(fixed[i], m) for i in idx)
-        want = int(round(sec.end - sec.start))
+        want = round(sec.end - sec.start)
         shots_txt = f"shot {idx[0] + 1}" if len(idx) == 1 else f"shots {idx[0] + 1}-{idx[-1] + 1}"
         left = sec.end - cursor
         if left >= 1 - 1e-6:
-            rest = int(round(left))
+            rest = round(left)
             bars, beats = divmod(rest, m)
             fixed[last] = fixed[last].model_copy(update={"bars": bars, "beats": beats})
             notes.append(f"shot {last + 1} set to {length_text(rest, m)} so that {sec.name} "

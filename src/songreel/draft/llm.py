@@ -47,6 +47,13 @@ class DraftError(GenerationError):
     """The language model could not produce a draft that fits the song."""
 
 
+def shown_url(url: str) -> str:
+    """``url`` as printed and written: without user:password and query (either may hold a secret)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
 def endpoint(url: str) -> str:
     """The chat completions URL for a base URL (``http://localhost:11434/v1`` -> ``.../v1/chat/completions``).
 
@@ -141,11 +148,15 @@ class ChatClient:
     key_env: str = "OPENAI_API_KEY"
     timeout: float = TIMEOUT_S
     retries: int = 2
-    transport: object = None
     calls: list = field(default_factory=list)
 
     def __post_init__(self):
         self.endpoint = endpoint(self.url)
+        self.shown = shown_url(self.endpoint)
+        try:
+            import httpx  # noqa: F401  (checked here so a missing extra fails before the song is analysed)
+        except ImportError:
+            raise MissingExtraError("hosted", "httpx", "songreel draft --llm") from None
 
     def complete(self, body: dict) -> tuple[Optional[str], str]:
         """POST one request; returns the first choice's ``(content, finish_reason)``.
@@ -164,12 +175,11 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {self.api_key}"
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         self.calls.append(len(data))
-        where = self.endpoint
-        kwargs = {"transport": self.transport} if self.transport is not None else {}
-        with httpx.Client(timeout=httpx.Timeout(self.timeout, connect=10.0), **kwargs) as client:
+        where = self.shown
+        with httpx.Client(timeout=httpx.Timeout(self.timeout, connect=10.0)) as client:
             for attempt in range(self.retries + 1):
                 try:
-                    r = client.post(where, content=data, headers=headers)
+                    r = client.post(self.endpoint, content=data, headers=headers)
                 except httpx.ConnectError as e:
                     if attempt < self.retries:
                         time.sleep(0.5 * 2 ** attempt)
@@ -213,7 +223,7 @@ class ChatClient:
         except ValueError:
             detail = r.text
         detail = " ".join(self._clean(str(detail)).split())[:200]
-        msg = f"--llm: {self.endpoint} answered HTTP {r.status_code}" + (f": {detail}" if detail else "")
+        msg = f"--llm: {self.shown} answered HTTP {r.status_code}" + (f": {detail}" if detail else "")
         if r.status_code in (401, 403):
             msg += (f" (the key is read from ${self.key_env}, which is not set)" if not self.api_key else
                     f" (check the key in ${self.key_env})")
@@ -261,7 +271,7 @@ def ask_for_draft(client: ChatClient, model: str, structure: SongStructure, *, c
     notes: list[str] = []
     problems: list[str] = []
     for attempt in (1, 2):
-        log.info("draft: asking %s at %s (attempt %d)", model, client.endpoint, attempt)
+        log.info("draft: asking %s at %s (attempt %d)", model, client.shown, attempt)
         content, finish = client.complete(request_body(model, conversation, schema))
         answer, problems = parse_answer(content)
         if finish == "length":
@@ -282,7 +292,7 @@ def ask_for_draft(client: ChatClient, model: str, structure: SongStructure, *, c
                  "\n".join(f"- {p}" for p in problems) +
                  "\nAnswer again with the whole corrected JSON object."}]
     shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
-    raise DraftError(f"--llm: {model} at {client.endpoint} gave two answers that do not fit the song; "
+    raise DraftError(f"--llm: {model} at {client.shown} gave two answers that do not fit the song; "
                      f"the second: {shown}. Try another model, or draft without --llm")
 
 

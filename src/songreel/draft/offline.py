@@ -68,10 +68,10 @@ def offline_draft(structure: SongStructure, *, concept: str, shots: Optional[int
     s = structure
     if shots is not None:
         counts = _spread(shots, [sec.end - sec.start for sec in s.sections])
-        lengths = [_even(int(round(sec.end - sec.start)), k, s.meter) for sec, k in zip(s.sections, counts)]
+        lengths = [_even(round(sec.end - sec.start), k, s.meter) for sec, k in zip(s.sections, counts)]
     else:
         p = phrase_beats(s, cut_every=cut_every)
-        lengths = [_phrases(int(round(sec.end - sec.start)), p) for sec in s.sections]
+        lengths = [_phrases(round(sec.end - sec.start), p) for sec in s.sections]
     total = sum(len(x) for x in lengths)
     out = []
     done = 0
@@ -156,7 +156,8 @@ def _prompt(concept: str, sec: SectionSpan, j: int, n: int, done: int, total: in
     if lyric is not None:
         text += f', evoking the words "{_plain(lyric.text)}"'
     if n > 1:
-        text += f" (moment {j + 1} of {n} in the {sec.name})"
+        where = f"the {sec.name}" if sec.label.lower() in SECTION_SHOTS else f"section {sec.name}"
+        text += f" (moment {j + 1} of {n} in {where})"
     return text
 
 

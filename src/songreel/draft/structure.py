@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from ..schema.analysis import Analysis
 from ..timebase import format_time
+
+if TYPE_CHECKING:
+    from ..plan.grid import Grid
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class SongStructure:
     lyrics : tuple of LyricRef
     """
 
-    grid: object
+    grid: "Grid"
     sections: tuple[SectionSpan, ...]
     bars: int
     meter: int
@@ -96,6 +99,13 @@ class SongStructure:
         """The section called ``name`` (case-insensitive), or None."""
         key = " ".join(str(name).split()).lower()
         return next((s for s in self.sections if s.name.lower() == key), None)
+
+    def span(self, name: str) -> SectionSpan:
+        """The section called ``name``; a draft that passed :func:`~songreel.draft.check.fit` has only these."""
+        sec = self.section(name)
+        if sec is None:
+            raise LookupError(f"no section {name!r} in this song")
+        return sec
 
     @property
     def bar_seconds(self) -> float:
@@ -187,8 +197,8 @@ def summary_text(structure: SongStructure) -> str:
     Only numbers and words derived from the analysis (and the lyrics the user gave); never audio.
     """
     s = structure
-    lines = [f"Song: {format_time(s.duration)} long, {s.tempo:.1f} BPM, {s.meter} beats per bar, "
-             f"{s.bars} bars (one bar is about {s.bar_seconds:.2f} s).",
+    lines = [(f"Song: {format_time(s.duration)} long, {s.tempo:.1f} BPM, {s.meter} beats per bar, "
+              f"{s.bars} bars (one bar is about {s.bar_seconds:.2f} s)."),
              "Sections in song order (name: bars, start time):"]
     for sec in s.sections:
         lines.append(f"- {sec.name}: bars {sec.first_bar}-{sec.last_bar} ({bars_text(sec.bars)}), "

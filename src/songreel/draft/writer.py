@@ -100,13 +100,14 @@ def storyboard_yaml(answer: DraftAnswer, structure: SongStructure, opts: WriteOp
     n = len(answer.shots)
     lyrics = {ly.number: ly for ly in s.lyrics}
     for i, shot in enumerate(answer.shots):
-        sec = s.section(shot.section)
+        sec = s.span(shot.section)
         opener = i == 0 or answer.shots[i - 1].section != shot.section
         closer = i == n - 1 or answer.shots[i + 1].section != shot.section
         beats = length_beats(shot, m)
         if opener:
+            start = plan.shots[i].start / float(plan.fps) if plan is not None else sec.start_s
             out.append(f"  # --- {sec.name}: bars {sec.first_bar}-{sec.last_bar} ({bars_text(sec.bars)}), "
-                       f"from {format_time(sec.start_s)}")
+                       f"from {format_time(start)}")
         where = f"  # {i + 1} · {sec.name}"
         if plan is not None:
             p = plan.shots[i]
