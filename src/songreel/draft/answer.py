@@ -75,7 +75,7 @@ def length_beats(shot: Shot, meter: int) -> int:
     return shot.bars * meter + shot.beats
 
 
-def answer_schema(section_names, *, shots: Optional[int] = None, timed_lyrics: int = 0) -> dict:
+def answer_schema(section_names, *, shots: Optional[int] = None, lyric_lines: int = 0) -> dict:
     """The JSON schema of a draft for one song (strict Structured Outputs subset).
 
     Parameters
@@ -84,8 +84,8 @@ def answer_schema(section_names, *, shots: Optional[int] = None, timed_lyrics: i
         The song's sections in order; a shot's ``section`` must be one of them.
     shots : int, optional
         Exact number of shots asked for (``minItems`` = ``maxItems``).
-    timed_lyrics : int
-        How many lyric lines exist (0: ``lyric`` is always null).
+    lyric_lines : int
+        How many lyric lines the model was given (0: ``lyric`` is always null).
     """
     def obj(props: dict, description: str = "") -> dict:
         d = {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
@@ -109,7 +109,7 @@ def answer_schema(section_names, *, shots: Optional[int] = None, timed_lyrics: i
         "beats": {"type": "integer", "minimum": 0, "description": "extra beats after the whole bars (usually 0)"},
         "transition": {"type": "string", "enum": list(TRANSITIONS),
                        "description": "how this shot hands over to the next one"},
-        "lyric": {"type": ["integer", "null"] if timed_lyrics else "null",
+        "lyric": {"type": ["integer", "null"] if lyric_lines else "null",
                   "description": "number of the lyric line sung during the shot, or null"},
     })
     shots_schema: dict = {"type": "array", "items": shot}

@@ -265,7 +265,7 @@ def ask_for_draft(client: ChatClient, model: str, structure: SongStructure, *, c
         Both answers failed; the message gives the first problems of the second one.
     """
     say = report or (lambda text: None)
-    schema = answer_schema([s.name for s in structure.sections], shots=shots, timed_lyrics=len(structure.lyrics))
+    schema = answer_schema([s.name for s in structure.sections], shots=shots, lyric_lines=len(structure.lyrics))
     conversation = messages(structure, concept=concept, look=look, style=style, shots=shots, phrase=phrase,
                             cut_every=cut_every)
     notes: list[str] = []

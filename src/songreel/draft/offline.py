@@ -68,6 +68,7 @@ def offline_draft(structure: SongStructure, *, concept: str, shots: Optional[int
     s = structure
     if shots is not None:
         counts = _spread(shots, [sec.end - sec.start for sec in s.sections])
+        counts = _cap(counts, [round(sec.end - sec.start) for sec in s.sections])
         lengths = [_even(round(sec.end - sec.start), k, s.meter) for sec, k in zip(s.sections, counts)]
     else:
         p = phrase_beats(s, cut_every=cut_every)
@@ -134,6 +135,19 @@ def _spread(n: int, weights: list[float]) -> list[int]:
     for i in rems[: left - sum(whole)]:
         whole[i] += 1
     return [c + w for c, w in zip(counts, whole)]
+
+
+def _cap(counts: list[int], beats: list[int]) -> list[int]:
+    """No section gets more shots than it has beats; the excess goes where there is most room."""
+    counts = list(counts)
+    for i in range(len(counts)):
+        while counts[i] > beats[i]:
+            j = max(range(len(counts)), key=lambda k: beats[k] - counts[k])
+            if beats[j] - counts[j] <= 0:
+                break
+            counts[i] -= 1
+            counts[j] += 1
+    return counts
 
 
 def _lyric_in(s: SongStructure, a: float, b: float):
