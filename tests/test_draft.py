@@ -292,6 +292,9 @@ def test_cli_key_from_env_is_sent_but_never_shown(tmp_path, pop_song, cache, mon
         text = (tmp_path / "story.yaml").read_text()
         for where in (r.stdout, r.stderr, caplog.text, text):
             assert secret not in where
+        from songreel.draft.llm import ChatClient
+
+        assert secret not in repr(ChatClient(srv.url, api_key=secret))
         # without the key: the server's 401 becomes one line naming the variable, not the key
         monkeypatch.delenv("MY_LLM_KEY")
         r = _cli(["draft", "song.wav", "--concept", CONCEPT, "--llm", srv.url, "--model", "m", "-o", "b.yaml"],

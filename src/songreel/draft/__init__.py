@@ -177,6 +177,8 @@ def draft(song, *, concept: str, lyrics=None, look: Optional[str] = None, shots:
 
         client = ChatClient(llm, api_key=api_key, key_env=key_env)
     song = Path(song)
+    if song.is_dir():
+        raise InputError(f"SONG: {song}: is a folder; expected the song's audio file")
     if not song.is_file():
         raise MissingFileError(f"SONG: {song}: no such file; expected the song's audio file")
     out = Path(out) if out is not None else None

@@ -144,11 +144,10 @@ class ChatClient:
     """
 
     url: str
-    api_key: Optional[str] = None
+    api_key: Optional[str] = field(default=None, repr=False)  # never in a repr, a log or a message
     key_env: str = "OPENAI_API_KEY"
     timeout: float = TIMEOUT_S
     retries: int = 2
-    calls: list = field(default_factory=list)
 
     def __post_init__(self):
         self.endpoint = endpoint(self.url)
@@ -174,7 +173,6 @@ class ChatClient:
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        self.calls.append(len(data))
         where = self.shown
         with httpx.Client(timeout=httpx.Timeout(self.timeout, connect=10.0)) as client:
             for attempt in range(self.retries + 1):
