@@ -6,7 +6,8 @@ It checks every request the way the real API does (OpenAI API reference / openai
 description?, schema, strict}}`` whose schema is a valid JSON Schema that also meets the Structured
 Outputs strict subset (every object: ``additionalProperties: false`` and all properties required).
 A request that breaks the contract gets a 400 with OpenAI's error shape and is recorded in
-``violations``. Answers come from a script: one callable per request, ``fn(body) -> content``.
+``violations``. Answers come from a script: one callable per request, ``fn(body) -> content`` (or a dict with
+``status``, ``refusal`` or ``finish_reason`` to answer otherwise).
 """
 
 from __future__ import annotations
@@ -133,13 +134,20 @@ class ChatServer:
                     self._reply(500, {"error": {"message": "no more answers scripted", "type": "server_error",
                                                 "param": None, "code": None}})
                     return
-                content = step(body)
+                got = step(body)
+                # a step answers with content, or a dict: {"status": 503} / {"refusal": ...} / {"finish_reason": ...}
+                spec = got if isinstance(got, dict) else {"content": got}
+                if "status" in spec:
+                    self._reply(spec["status"], {"error": {"message": "overloaded", "type": "server_error",
+                                                           "param": None, "code": None}})
+                    return
+                content = spec.get("content")
                 self._reply(200, {
                     "id": f"chatcmpl-{len(outer.requests)}", "object": "chat.completion", "created": int(time.time()),
                     "model": body["model"], "system_fingerprint": None,
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": None,
-                                                         "annotations": []},
-                                 "logprobs": None, "finish_reason": "stop"}],
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content,
+                                                         "refusal": spec.get("refusal"), "annotations": []},
+                                 "logprobs": None, "finish_reason": spec.get("finish_reason", "stop")}],
                     "usage": {"prompt_tokens": 100, "completion_tokens": 100, "total_tokens": 200}})
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

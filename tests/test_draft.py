@@ -245,6 +245,21 @@ def test_overrunning_section_is_sent_back_with_the_problem(tmp_path, pop_song, c
     assert "they must add up to exactly" in srv.requests[1][1]["messages"][3]["content"]
 
 
+def test_busy_server_is_retried_and_a_refusal_or_cut_off_answer_is_clear(pop_song, cache):
+    from songreel.draft.llm import DraftError
+
+    with ChatServer([lambda b: {"status": 503}, good_answer]) as srv:
+        res = draft(pop_song, concept=CONCEPT, llm=srv.url, model="m", cache_dir=cache, **SMALL)
+    assert res.calls == 1 and len(srv.requests) == 2 and srv.violations == []
+    with ChatServer([lambda b: {"refusal": "I can't help with that."}]) as srv:
+        with pytest.raises(DraftError, match="the model refused: I can't help with that"):
+            draft(pop_song, concept=CONCEPT, llm=srv.url, model="m", cache_dir=cache, **SMALL)
+    cut_off = lambda b: {"content": good_answer(b)[:200], "finish_reason": "length"}  # noqa: E731
+    with ChatServer([cut_off, cut_off]) as srv:
+        with pytest.raises(DraftError, match=r'the second: the answer was cut off \(finish_reason "length"\)'):
+            draft(pop_song, concept=CONCEPT, llm=srv.url, model="m", cache_dir=cache, **SMALL)
+
+
 def _cli(args, monkeypatch, cwd):
     from typer.testing import CliRunner
 
