@@ -79,4 +79,7 @@ def _size(text: str) -> tuple[int, int]:
         w, h = (int(p) for p in parts)
     except ValueError:
         raise InputError(f"--size: got {text!r}, expected WIDTHxHEIGHT such as 1280x720") from None
+    if w % 2 or h % 2 or not (16 <= w <= 8192 and 16 <= h <= 8192):
+        raise InputError(f"--size: got {text!r}, expected even WIDTHxHEIGHT from 16 to 8192 pixels such as "
+                         "1280x720 (H.264 yuv420p needs even sizes)")
     return w, h
