@@ -207,9 +207,9 @@ def draft(song, *, concept: str, lyrics=None, look: Optional[str] = None, shots:
     if shots is not None:
         beats = round(structure.sections[-1].end - structure.sections[0].start)
         if shots < len(structure.sections):
-            raise InputError(f"--shots: got {shots}, but the song has {len(structure.sections)} sections ("
-                             + ", ".join(s.name for s in structure.sections) +
-                             f"); expected at least {len(structure.sections)} (one shot per section), or use --cut-every")
+            names = ", ".join(s.name for s in structure.sections)
+            raise InputError(f"--shots: got {shots}, but the song has {len(structure.sections)} sections ({names}); "
+                             f"expected at least {len(structure.sections)} (one shot per section), or use --cut-every")
         if shots > beats:
             raise InputError(f"--shots: got {shots}, but the song has only {beats} beats; expected at most {beats}")
     every_beats = None

@@ -83,7 +83,8 @@ def storyboard_yaml(answer: DraftAnswer, structure: SongStructure, opts: WriteOp
     if opts.lyrics:
         out.append(f"lyrics: {q(opts.lyrics)}")
     out.append(f"video: {{width: {opts.width}, height: {opts.height}, fps: {fps_text}}}")
-    out.append("backend: animatic    # a preview any machine renders; change it to a video model when the story reads right")
+    out.append("backend: animatic    # a preview any machine renders; "
+               "change it to a video model when the story reads right")
     if opts.look == "infinite-zoom":
         out.append("look: infinite-zoom  # every shot nested in the one before; the zoom is the transition")
         out.append(f"zoom: {ZOOM_DEFAULT}")
