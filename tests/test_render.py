@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -68,7 +67,7 @@ def test_second_render_reuses_every_clip(rendered, tmp_path):
 def test_output_is_never_overwritten_without_force(rendered):
     d, sb, res = rendered
     before = res.video.read_bytes()
-    with pytest.raises(OutputError, match="already exists; use --force"):
+    with pytest.raises(OutputError, match="already exists; pass force=True"):
         reel.render(sb, res.video)
     assert res.video.read_bytes() == before
     with pytest.raises(OutputError, match="does not exist"):

@@ -1,11 +1,98 @@
 """songreel: a song and a story in, a finished beat-synced music video out.
 
-``import songreel`` stays light: stages and heavy extras (torch, diffusers, gradio, ray) are imported
-on first use.
+::
+
+    import songreel
+
+    result = songreel.render("my-video.yaml", "out.mp4")
+    print(result.report.sync.max_cut_error_ms)
+
+The public API (``docs/python-api.md``): :func:`load`, :func:`analyze`, :func:`plan`, :func:`render`,
+:func:`export`, :func:`make_takes`, :func:`pick`, the :class:`Progress` protocol, the result types and
+the error tree rooted at :class:`SongreelError`.
+
+``import songreel`` stays light: each name is imported on first use, and stages and heavy extras
+(librosa, torch, diffusers, gradio, ray) only when a function needs them.
 """
 
-from .errors import SongreelError
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    GenerationError,
+    InputError,
+    Interrupted,
+    MediaError,
+    MissingExtraError,
+    MissingFileError,
+    OutputError,
+    PlanError,
+    SongreelError,
+    StoryboardError,
+    UnknownNameError,
+)
+from .progress import Progress
 
 __version__ = "0.1.0"
 
-__all__ = ["SongreelError", "__version__"]
+# a library adds no handler of its own: the application (or the CLI's -v / --log-file) decides
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+_LAZY = {
+    "load": ".api", "analyze": ".api", "plan": ".api", "estimate_cost": ".api", "render": ".api", "export": ".api",
+    "plot_analysis": ".api", "store_info": ".api", "clean_store": ".api", "prices": ".api",
+    "make_takes": ".reel.takes", "pick": ".reel.takes", "RenderResult": ".reel.render",
+    "TakesResult": ".reel.takes", "Report": ".schema.report", "SyncReport": ".schema.report",
+    "ShotCounts": ".schema.report", "Storyboard": ".schema.storyboard", "Plan": ".schema.plan",
+    "Analysis": ".schema.analysis",
+}
+
+__all__ = [
+    "Analysis", "GenerationError", "InputError", "Interrupted", "MediaError", "MissingExtraError", "MissingFileError",
+    "OutputError", "Plan", "PlanError", "Progress", "RenderResult", "Report", "ShotCounts", "SongreelError",
+    "Storyboard", "StoryboardError", "SyncReport", "TakesResult", "UnknownNameError", "__version__", "analyze",
+    "clean_store", "estimate_cost", "export", "load", "make_takes", "pick", "plan", "plot_analysis", "render",
+    "prices", "store_info",
+]
+
+if TYPE_CHECKING:
+    from .api import analyze, clean_store, estimate_cost, export, load, plan, plot_analysis, prices, render, store_info
+    from .reel.render import RenderResult
+    from .reel.takes import TakesResult, make_takes, pick
+    from .schema.analysis import Analysis
+    from .schema.plan import Plan
+    from .schema.report import Report, ShotCounts, SyncReport
+    from .schema.storyboard import Storyboard
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'songreel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    """``songreel.plan`` and ``songreel.export`` name API functions and also stage packages
+    (``songreel/plan/``, ``songreel/export/``). Importing a stage package sets it as an attribute of its
+    parent; here that is skipped for those two names, so the function stays what ``songreel.plan`` means
+    while ``import songreel.plan.planner`` keeps working through ``sys.modules``."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("plan", "export") and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

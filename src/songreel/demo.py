@@ -3,6 +3,7 @@ render it with the animatic backend. No network, no GPU."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 DEMO_BPM = 120.0
@@ -48,15 +49,65 @@ shots:
 """
 
 
+@dataclass(frozen=True)
+class DemoFiles:
+    """What :func:`prepare_demo` left in the demo folder."""
+
+    storyboard: Path
+    notes: tuple[str, ...] = ()
+
+
 def write_demo(out_dir: Path, *, width: int = 1280, height: int = 720, look: str = "cuts", seed: int = 0) -> Path:
-    """Write ``song.wav`` and ``storyboard.yaml`` into ``out_dir``; returns the storyboard path."""
+    """Write ``song.wav`` and ``storyboard.yaml`` into ``out_dir`` (replacing them); returns the storyboard path."""
     from .fileio import atomic_write_bytes
-    from .synth import render_song, write_wav
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    song = render_song(bpm=DEMO_BPM, meter=4, sections=DEMO_SECTIONS, sample_rate=44100, seed=seed)
-    write_wav(out_dir / "song.wav", song.samples, song.sample_rate)
+    _write_song(out_dir / "song.wav", seed)
     sb = out_dir / "storyboard.yaml"
     atomic_write_bytes(sb, DEMO_STORYBOARD.format(width=width, height=height, look=look).encode())
     return sb
+
+
+def prepare_demo(out_dir: Path, *, width: int = 1280, height: int = 720, look: str = "cuts",
+                 seed: int = 0) -> DemoFiles:
+    """Set up the demo folder without ever replacing a file the user changed.
+
+    A storyboard the demo wrote and nobody edited since (its hash is remembered in
+    ``.songreel/demo.json``) is rewritten for the options asked; an edited one is kept and rendered as
+    it is. A ``song.wav`` already there is kept (it may be the user's own song).
+    """
+    import hashlib
+    import json
+
+    from .fileio import atomic_write_bytes
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    notes = []
+    song = out_dir / "song.wav"
+    if not song.exists():
+        _write_song(song, seed)
+    sb = out_dir / "storyboard.yaml"
+    memo = out_dir / ".songreel" / "demo.json"
+    text = DEMO_STORYBOARD.format(width=width, height=height, look=look).encode()
+    try:
+        written = json.loads(memo.read_text(encoding="utf-8")).get("storyboard_sha256")
+    except (OSError, ValueError, AttributeError):
+        written = None
+    if sb.exists():
+        current = hashlib.sha256(sb.read_bytes()).hexdigest()
+        if current != hashlib.sha256(text).hexdigest() and current != written:
+            notes.append(f"{sb} has your edits; rendering it as it is (delete it to start again from the demo's)")
+            return DemoFiles(sb, tuple(notes))
+    atomic_write_bytes(sb, text)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(memo, json.dumps({"storyboard_sha256": hashlib.sha256(text).hexdigest()}).encode())
+    return DemoFiles(sb, tuple(notes))
+
+
+def _write_song(path: Path, seed: int) -> None:
+    from .synth import render_song, write_wav
+
+    song = render_song(bpm=DEMO_BPM, meter=4, sections=DEMO_SECTIONS, sample_rate=44100, seed=seed)
+    write_wav(path, song.samples, song.sample_rate)

@@ -12,20 +12,13 @@ from typing import Optional
 
 import typer
 
+from .shell import out_console, run
+
 app = typer.Typer(name="store", help="The clip store: size, hits, and cleaning out what nothing uses.",
                   no_args_is_help=True, add_completion=False)
 
 
-def _folder(path: Optional[Path]) -> Path:
-    from ..errors import MissingFileError
-
-    path = Path(path) if path is not None else Path.cwd()
-    if not path.exists():
-        raise MissingFileError(f"{path}: no such storyboard or folder")
-    return path if path.is_dir() else path.resolve().parent
-
-
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -37,20 +30,9 @@ def _size(n: int) -> str:
 def info(path: Optional[Path] = typer.Argument(None, help="A storyboard or its folder (default: here)."),
          as_json: bool = typer.Option(False, "--json", help="Print JSON for tools.")):
     """Size, clips, hits and measured throughput of the store."""
-    from .main import _run, out_console
+    import songreel
 
-    def go():
-        from ..errors import InputError
-        from ..generate.store import ClipStore
-        from ..reel import STORE_DIR
-
-        folder = _folder(path)
-        root = folder / STORE_DIR
-        if not (root / "clips").is_dir():
-            raise InputError(f"{folder}: no songreel store here (expected {root}/); render a storyboard first")
-        return ClipStore(root, clean=False).info()
-
-    d = _run(go)
+    d = run(lambda: songreel.store_info(path if path is not None else Path.cwd()))
     if as_json:
         import json
 
@@ -66,20 +48,18 @@ def info(path: Optional[Path] = typer.Argument(None, help="A storyboard or its f
     for name, rate in sorted(d["throughput"].items()):
         what = "s per frame-megapixel" if name == "assemble" else "s of work per s of clip"
         out_console.print(f"  throughput {name}: {rate:.3g} {what}")
+    for name, s in sorted(d["spend"].items()):
+        out_console.print(f"  spend {name}: {s['jobs']} jobs, {s['seconds']:g} s, estimated ${s['estimated_dollars']:.2f}"
+                          + (f", reported ${s['reported_dollars']:.2f}" if s["reported_dollars"] is not None else ""))
 
 
 @app.command()
 def gc(path: Optional[Path] = typer.Argument(None, help="A storyboard or its folder (default: here)."),
        dry_run: bool = typer.Option(False, "--dry-run", "-n", help="List what would be removed; remove nothing.")):
     """Remove clips and frames that no storyboard in the folder (nor its lock file) refers to."""
-    from .main import _run, out_console
+    import songreel
 
-    def go():
-        from ..reel import gc_store
-
-        return gc_store(_folder(path), dry_run=dry_run)
-
-    r = _run(go)
+    r = run(lambda: songreel.clean_store(path if path is not None else Path.cwd(), dry_run=dry_run))
     verb = "would remove" if dry_run else "removed"
     out_console.print(f"{verb} {len(r['clips'])} clips, {len(r['frames'])} frames, "
                       f"{len(r['temps']) + len(r['orphans'])} temp/orphan files ({_size(r['bytes'])}); kept "

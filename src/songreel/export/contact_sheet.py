@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, MediaError, MissingFileError, OutputError
+from ..fileio import temp_path
 from ..schema.edit import Edit
 from ..timebase import format_time
 
@@ -244,7 +244,7 @@ def contact_sheet(edit: Edit, out_png: Path | str, *, thumb_width: int = 320, co
     fps_text = f"{float(fps):.3f}".rstrip("0").rstrip(".")
     draw.text((pad, pad), _fit(draw, plan.title or Path(edit.song).stem, f_title, width - 2 * pad),
               font=f_title, fill=INK)
-    info = (f"{n} shots · {format_time(plan.total_frames / fps)} · {plan.tempo:.1f} BPM · "
+    info = (f"{n} shot{'s' if n != 1 else ''} · {format_time(plan.total_frames / fps)} · {plan.tempo:.1f} BPM · "
             f"{plan.meter}/4 · {plan.width}×{plan.height} @ {fps_text} fps · {Path(edit.song).name}")
     draw.text((pad, pad + 30), _fit(draw, info, f_body, width - 2 * pad), font=f_body, fill=MUTED)
 
@@ -282,7 +282,7 @@ def contact_sheet(edit: Edit, out_png: Path | str, *, thumb_width: int = 320, co
 
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_png.with_name(f".{out_png.stem}.{uuid.uuid4().hex[:8]}.tmp.png")
+    tmp = temp_path(out_png)
     try:
         img.save(tmp, format="PNG")
         os.replace(tmp, out_png)
@@ -295,7 +295,7 @@ def contact_sheet(edit: Edit, out_png: Path | str, *, thumb_width: int = 320, co
 
 def _beat_strip(draw, plan, box, fnt) -> None:
     """The song as a strip: sections, transitions, beats, bars, shot boundaries."""
-    from .timeline import _bar_beat
+    from .markers import _bar_beat
 
     x0, y0, x1, y1 = box
     total = max(1, plan.total_frames)

@@ -1,0 +1,86 @@
+"""Store maintenance: which clips the storyboards in a folder refer to, and removing the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputError, SongreelError
+from .lockfile import picks_from_lock, read_lock
+from .project import STORE_DIR, analyze_storyboard_song, load, make_plan, project_info, store_dir
+
+
+def store_storyboards(folder: Path) -> list:
+    """Storyboard files in ``folder`` (``*.yaml``/``*.yml`` whose first key is ``songreel:``)."""
+    import re
+
+    found = []
+    for p in sorted(list(Path(folder).glob("*.yaml")) + list(Path(folder).glob("*.yml"))):
+        try:
+            head = p.read_bytes()[:4096].decode("utf-8", "replace")
+        except OSError:
+            continue
+        if re.search(r"^songreel\s*:", head, re.M):
+            found.append(p)
+    return found
+
+
+def referenced_keys(storyboard) -> set:
+    """Every clip key a storyboard refers to: each shot's picked and candidate takes (as far as they
+    are in the store) and the clips its lock file records."""
+    from ..generate.runner import Backends, resolve_keys
+    from ..generate.store import ClipStore
+
+    sb = load(storyboard)
+    lock = read_lock(sb)
+    keep: set = set()
+    if lock is not None:
+        for e in lock.shots:
+            keep.update(e.clips)
+    analysis = analyze_storyboard_song(sb, lock=lock)
+    backends = Backends(project_info(sb))
+    try:
+        plan = make_plan(sb, analysis, backends)
+        if plan.look == "infinite-zoom":  # its nesting layers are keyed by generate/zoom_nesting.py
+            raise InputError("uses the infinite-zoom look, whose clips gc cannot yet tell apart")
+        store = ClipStore(store_dir(sb), clean=False)
+        keys = resolve_keys(plan, store, backends, picks=picks_from_lock(plan, lock))
+    finally:
+        backends.close()
+    for ks in keys.values():
+        keep.update(k for k in ks if k)
+    return keep
+
+
+def gc_store(folder: Path, *, dry_run: bool = False) -> dict:
+    """Remove from ``folder/.songreel`` what no storyboard in ``folder`` (nor its lock file) refers to.
+
+    Refuses (nothing is removed) when a storyboard there cannot be loaded and planned, since what it
+    refers to cannot be known.
+
+    Raises
+    ------
+    InputError
+        No store, or a storyboard that fails (its message included).
+    """
+    from ..generate.store import ClipStore
+
+    folder = Path(folder)
+    root = folder / STORE_DIR
+    if not (root / "clips").is_dir():
+        raise InputError(f"{folder}: no songreel store here (expected {root}/); nothing to clean")
+    keep: set = set()
+    boards = store_storyboards(folder)
+    for p in boards:
+        try:
+            keep |= referenced_keys(p)
+        except SongreelError as e:
+            raise InputError(f"store gc: {p.name} cannot be planned, so its clips cannot be told apart; nothing "
+                             f"was removed (fix it or move it away first): {e}") from None
+    store = ClipStore(root)
+    result = store.gc(keep, dry_run=dry_run)
+    # tails: old raw .npy files become lossless PNGs; the tails of removed clips go with them
+    result["tails"] = store.trim_tails(dry_run=dry_run)
+    result["storyboards"] = [p.name for p in boards]
+    result["kept"] = len(keep)
+    return result
+
