@@ -35,7 +35,7 @@ def draft(song: Path = typer.Argument(..., help="The song's audio file.", readab
 
     Only text leaves the machine (the concept, the lyrics and the song's structure), never audio.
     """
-    from .main import _escape, _run, console, out_console
+    from .shell import console, escape, out_console, run
 
     def go():
         from ..draft import draft as make_draft
@@ -54,21 +54,21 @@ def draft(song: Path = typer.Argument(..., help="The song's audio file.", readab
 
         def progress(fraction, message):
             if not message.startswith("analysis: ") and message not in ("done", "writing the storyboard"):
-                console.print(_escape(message), soft_wrap=True, style=None if message.startswith("asking") else "dim")
+                console.print(escape(message), soft_wrap=True, style=None if message.startswith("asking") else "dim")
 
         return make_draft(song, concept=concept, lyrics=lyrics, look=look, shots=shots, cut_every=cut_every,
                           style=style, llm=llm, model=model, api_key=api_key, key_env=key_env, out=output,
                           force=force, width=width, height=height, fps=fps, title=title, progress=progress)
 
-    res = _run(go)
+    res = run(go)
     s = res.structure
     out_console.print(f"[green]wrote[/] {res.path}: {len(res.plan.shots)} shots over {s.bars} bars in "
                       f"{len(s.sections)} sections" + (f" ({res.calls} request{'s' if res.calls != 1 else ''} "
-                                                       f"to {_escape(res.endpoint)})" if res.endpoint else
+                                                       f"to {escape(res.endpoint)})" if res.endpoint else
                                                        " (offline)"))
     for note in res.notes:
-        out_console.print(f"  [yellow]note:[/] {_escape(note)}")
-    out_console.print(f"  render it: songreel render {_escape(str(res.path))} -o video.mp4")
+        out_console.print(f"  [yellow]note:[/] {escape(note)}")
+    out_console.print(f"  render it: songreel render {escape(str(res.path))} -o video.mp4")
 
 
 def _size(text: str) -> tuple[int, int]:
