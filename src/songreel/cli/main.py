@@ -323,6 +323,7 @@ def _mount_optional():
         except ImportError:
             continue
         app.add_typer(sub.app, name=name)
+    app.command("draft")(importlib.import_module("songreel.cli.draft").draft)
 
 
 _mount_optional()
