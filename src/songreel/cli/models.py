@@ -67,7 +67,7 @@ def pull(name: str = typer.Argument(..., help="a preset name (songreel models li
         from huggingface_hub import constants, snapshot_download
 
         from ..errors import GenerationError
-        from ..generate.diffusers_video import hub_reachable
+        from ..generate.diffusers_source import hub_reachable
 
         if constants.HF_HUB_OFFLINE:
             raise GenerationError(f"models pull {name}: HF_HUB_OFFLINE is set, so nothing can be downloaded; "

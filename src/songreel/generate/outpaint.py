@@ -39,7 +39,7 @@ OPTIONS = {
     "dtype": "auto, float32, bfloat16 or float16",
     "overlap": "a fraction 0..0.25 of the inner picture the model may repaint at its edge",
 }
-from .diffusers_video import _HUB_ID  # one rule for "owner/name" hub ids
+from .diffusers_source import HUB_ID as _HUB_ID  # one rule for "owner/name" hub ids
 
 
 def centred_box(width: int, height: int, s: float):
