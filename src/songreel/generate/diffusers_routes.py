@@ -210,7 +210,8 @@ def _ltx2(p, route, r, kw, *, frames, w, h, first, last, tail, fps, two_stage, *
     elif first is not None:
         conds.append(LTX2VideoCondition(frames=first.resize((cw, ch)) if two_stage else first, index=0))
     if last is not None:
-        conds.append(LTX2VideoCondition(frames=last.resize((cw, ch)) if two_stage else last, index=frames - 1))
+        # ``index`` counts latent frames: -1 is the last one (LTX-2's first+last-frame example)
+        conds.append(LTX2VideoCondition(frames=last.resize((cw, ch)) if two_stage else last, index=-1))
     if conds:
         kw["conditions"] = conds
     kw["frame_rate"] = float(fps)
@@ -252,19 +253,18 @@ def _vace(p, route, r, kw, *, frames, w, h, first, last, tail, references, **_):
 def _skyreels(p, route, r, kw, *, frames, w, h, first, last, tail, fps, **_):
     """SkyReels-V2 diffusion forcing: windows of 97 frames sliding with 17 frames of history.
 
-    Continuation hands the previous clip's last frames in as ``video``; the pipeline returns them
-    followed by the new frames, of which all but the last handed-in frame are dropped.
+    Continuation hands the previous clip's last ``k`` frames in as ``video`` (``overlap_history=k``):
+    the pipeline returns those ``k`` frames, then ``num_frames`` decoded frames that start by re-making
+    them. All but the last re-made one are dropped, so frame 0 shows the previous clip's last frame.
     """
     kw["fps"] = int(round(fps))
-    drop = 0
     if tail is not None:
-        kw["video"] = [to_pil(x, w, h) for x in tail]
-        kw["overlap_history"] = len(tail)
-        drop = len(tail) - 1
-        expect = frames + drop
-        asked = legal(frames + len(tail) - 1, p)
-        kw["base_num_frames"] = max(SKYREELS_BASE_FRAMES, legal(len(tail) + 4, p))
-        return Call(kw, asked=asked, expect=len(tail) + asked - 1 + 0 * expect, drop=drop)
+        k = (len(tail) - 1) // 4 * 4 + 1  # whole latent frames
+        kw["video"] = [to_pil(x, w, h) for x in tail[-k:]]
+        kw["overlap_history"] = k
+        kw["base_num_frames"] = SKYREELS_BASE_FRAMES
+        asked = legal(frames + k - 1, p)
+        return Call(kw, asked=asked, expect=k + asked, drop=2 * k - 1)
     if first is not None:
         kw["image"] = first
     if last is not None:
