@@ -89,6 +89,9 @@ class Spy:
                 def __getattr__(self, name):
                     return getattr(pipe, name)
 
+                def __setattr__(self, name, value):
+                    setattr(pipe, name, value)
+
             return Proxy()
 
         b._pipeline = wrapped

@@ -234,7 +234,7 @@ SANA_VIDEO = Profile(
 
 KANDINSKY5_T2V = Profile(
     family="kandinsky5", t2v="Kandinsky5T2VPipeline", i2v=None, flf2v=None, prefix=None, fps=Fraction(24),
-    frame_multiple=4, frame_offset=1, size_multiple=64, max_frames=241, width=768, height=512, frames=121,
+    frame_multiple=4, frame_offset=1, size_multiple=16, max_frames=241, width=768, height=512, frames=121,
     steps=50, guidance=5.0)
 
 # ---------------------------------------------------------------------------------------------------
