@@ -498,6 +498,7 @@ def _mount_optional():
         except ImportError:
             continue
         app.add_typer(sub.app, name=name)
+    app.command("doctor")(importlib.import_module("songreel.cli.doctor").doctor)
 
 
 _mount_optional()
