@@ -340,3 +340,48 @@ def test_options_model_is_the_docs_table():
     with pytest.raises(InputError, match=r'backend\.dtype: got "int8", expected auto'):
         dv.DiffusersBackend(BackendSpec(name="diffusers", options={"dtype": "int8"}),
                             project=type("P", (), {"base_dir": None})())
+
+
+# -- models list and doctor ------------------------------------------------------------------------------
+
+def test_models_list_shows_gpu_weights_per_offload_mode(monkeypatch):
+    from typer.testing import CliRunner
+
+    from songreel.cli import models
+    from songreel.generate import diffusers_source as ds
+
+    monkeypatch.setattr(ds, "hub_reachable", lambda timeout=2.0: False)
+    r = CliRunner().invoke(models.app, ["list"])
+    assert r.exit_code == 0, r.output
+    for name in P.PRESETS:
+        assert f"{name}  [" in r.output
+    ltx2 = r.output.split("ltx-2  [")[1].split("\n\n")[0]
+    assert "GPU weights by offload" in ltx2 and "none 63.8 GB, model 38.0 GB" in ltx2
+    assert "keyframes at an index" in ltx2 and "video prefix" in ltx2
+
+
+def test_memory_estimates_follow_offload_modes():
+    for p in P.PRESETS.values():
+        need = [P.gpu_weights_gb(p, m) for m in P.OFFLOAD_MODES]
+        assert need == sorted(need, reverse=True) and need[0] > 0, p.name
+        assert P.cpu_weights_gb(p) >= need[1]
+    a14b = P.get("wan2.2-t2v-a14b")
+    assert P.gpu_weights_gb(a14b, "model") == 28.0  # one 14B expert at a time
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_doctor_reports_versions_and_advice():
+    import diffusers
+    from typer.testing import CliRunner
+
+    from songreel.cli.doctor import advice
+    from songreel.cli.main import app
+
+    r = CliRunner().invoke(app, ["doctor"])
+    assert r.exit_code == 0, r.output
+    assert f"diffusers {diffusers.__version__}" in r.output and f"torch {torch.__version__}" in r.output
+    assert "GPU: none visible to torch" in r.output and "sana-video-2b-480p: 9.7 / 5.2" in r.output
+    assert advice(P.get("sana-video-2b-480p"), 24.0) == "fits without offload"
+    assert advice(P.get("ltx-2"), 24.0) == "use offload: group"
+    assert advice(P.get("ltx-2"), 80.0) == "fits without offload"
+    assert advice(P.get("wan2.2-t2v-a14b"), 48.0) == "use offload: model"
