@@ -198,10 +198,7 @@ class Pipelines:
                 model = LTX2LatentUpsamplerModel.from_pretrained(self.source.location, **kw)
             except OSError as e:
                 raise self.source.missing(self.source.location, e) from None
-            if self.device.startswith("cuda") and self.offload != "none":
-                model.to(self.device)  # small (~0.1 B parameters): kept resident
-            else:
-                model.to(self.device)
+            model.to(self.device)  # small (~0.1 B parameters): kept on the device under every offload mode
             self._upsampler = LTX2LatentUpsamplePipeline(vae=base.vae, latent_upsampler=model)
             self._upsampler.set_progress_bar_config(disable=True)
         return self._upsampler
