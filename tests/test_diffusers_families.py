@@ -385,3 +385,16 @@ def test_doctor_reports_versions_and_advice():
     assert advice(P.get("ltx-2"), 24.0) == "use offload: group"
     assert advice(P.get("ltx-2"), 80.0) == "fits without offload"
     assert advice(P.get("wan2.2-t2v-a14b"), 48.0) == "use offload: model"
+
+
+def test_outpaint_options_are_checked_at_the_door():
+    from songreel.generate.outpaint import OutpaintOptions, Outpainter
+
+    with pytest.raises(InputError, match=r'zoom\.inpaint\.stepz: unknown outpaint option \(did you mean "steps"\?\)'):
+        Outpainter({"model": "a/b", "stepz": 3})
+    with pytest.raises(InputError, match=r'zoom\.inpaint\.overlap: got "wide", expected a number$'):
+        Outpainter({"model": "a/b", "overlap": "wide"})
+    with pytest.raises(InputError, match=r"zoom\.inpaint\.dtype: got 'int8', expected auto"):
+        Outpainter({"model": "a/b", "dtype": "int8"})
+    assert Outpainter({"model": "a/b", "dtype": "bf16"}).options.dtype == "bfloat16"
+    assert "overlap" in OutpaintOptions.model_fields
