@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from songreel.generate import diffusers_presets as presets  # noqa: E402
+from songreel.generate import diffusers_presets as presets
 
 # ---------------------------------------------------------------------------------------------------
 # published configs (diffusers class name, config) — sources named per entry

@@ -13,7 +13,6 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import inspect
-from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -23,15 +22,15 @@ pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 torch.set_num_threads(1)
 
-from test_diffusers_backend import Spy, backend, decode, legal, project, request, store, tiny  # noqa: E402,F401
+from test_diffusers_backend import Spy, backend, decode, legal, project, request, store, tiny  # noqa: F401
 
-from songreel.errors import GenerationError, InputError, MissingFileError  # noqa: E402
-from songreel.generate import diffusers_presets as P  # noqa: E402
-from songreel.generate import diffusers_routes as routes  # noqa: E402
-from songreel.generate import diffusers_video as dv  # noqa: E402
-from songreel.generate.diffusers_profiles import CLASS_PROFILES  # noqa: E402
-from songreel.schema.clip import GenerationRequest  # noqa: E402
-from songreel.schema.storyboard import BackendSpec  # noqa: E402
+from songreel.errors import GenerationError, InputError, MissingFileError
+from songreel.generate import diffusers_presets as P
+from songreel.generate import diffusers_routes as routes
+from songreel.generate import diffusers_video as dv
+from songreel.generate.diffusers_profiles import CLASS_PROFILES
+from songreel.schema.clip import GenerationRequest
+from songreel.schema.storyboard import BackendSpec
 
 
 def frame(store, seed=0, shape=(32, 32, 3)):
@@ -388,7 +387,7 @@ def test_doctor_reports_versions_and_advice():
 
 
 def test_outpaint_options_are_checked_at_the_door():
-    from songreel.generate.outpaint import OutpaintOptions, Outpainter
+    from songreel.generate.outpaint import Outpainter, OutpaintOptions
 
     with pytest.raises(InputError, match=r'zoom\.inpaint\.stepz: unknown outpaint option \(did you mean "steps"\?\)'):
         Outpainter({"model": "a/b", "stepz": 3})

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.metadata as md
 import platform
 import sys
-from typing import Optional
 
 import typer
 
@@ -19,7 +18,7 @@ from ..generate import diffusers_presets as presets
 _LIBS = ("torch", "diffusers", "transformers", "accelerate", "huggingface_hub", "ftfy", "av")
 
 
-def _version(dist: str) -> Optional[str]:
+def _version(dist: str) -> str | None:
     try:
         return md.version(dist)
     except md.PackageNotFoundError:
@@ -45,7 +44,7 @@ def gpus() -> tuple[str, list[dict]]:
     return line, out
 
 
-def advice(preset, gpu_gb: Optional[float]) -> str:
+def advice(preset, gpu_gb: float | None) -> str:
     """The lightest offload mode whose weights fit ``gpu_gb`` (with 20 % kept for activations)."""
     if gpu_gb is None:
         return "no CUDA GPU: runs on CPU only (hours per clip); use a GPU machine"

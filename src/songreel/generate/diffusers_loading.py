@@ -12,7 +12,6 @@ import importlib
 import importlib.util
 import inspect
 import logging
-from typing import Optional
 
 from ..errors import GenerationError, InputError, MissingExtraError
 from .diffusers_source import ModelSource, show
@@ -78,7 +77,7 @@ class Pipelines:
         self.source, self.device, self.dtype_name = source, device, dtype
         self.offload, self.vae_tiling, self.compile, self.field = offload, vae_tiling, compile, field
         self._pipes: dict = {}
-        self._active: Optional[str] = None
+        self._active: str | None = None
         self._upsampler = None
         self.load_seconds = 0.0
 
@@ -203,7 +202,7 @@ class Pipelines:
             self._upsampler.set_progress_bar_config(disable=True)
         return self._upsampler
 
-    def stage2_lora(self, pipe, lora: Optional[tuple]) -> None:
+    def stage2_lora(self, pipe, lora: tuple | None) -> None:
         """Load and activate the distilled LoRA the refine pass needs on dev weights (once)."""
         if lora is None or getattr(pipe, "_songreel_stage2", False):
             return

@@ -10,12 +10,32 @@ Pure data: no torch, no diffusers. Hub ids were checked against the examples in 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Optional
 
 from .diffusers_profiles import (  # noqa: F401 - re-exported: one import for the table and its profiles
-    CLASS_PROFILES, COGVIDEOX_I2V, COGVIDEOX_T2V, FRAMEPACK, HUNYUAN15_I2V, HUNYUAN15_T2V, HUNYUAN_T2V,
-    KANDINSKY5_T2V, LTX2, LTX2_DISTILLED, LTX_CONDITION, LTX_DISTILLED, SANA_VIDEO, SKYREELS_V2_DF, WAN22_I2V_A14B,
-    WAN22_T2V_A14B, WAN_FLF2V, WAN_I2V, WAN_T2V, WAN_TI2V, WAN_VACE, Profile, profile_for_class)
+    CLASS_PROFILES,
+    COGVIDEOX_I2V,
+    COGVIDEOX_T2V,
+    FRAMEPACK,
+    HUNYUAN15_I2V,
+    HUNYUAN15_T2V,
+    HUNYUAN_T2V,
+    KANDINSKY5_T2V,
+    LTX2,
+    LTX2_DISTILLED,
+    LTX_CONDITION,
+    LTX_DISTILLED,
+    SANA_VIDEO,
+    SKYREELS_V2_DF,
+    WAN22_I2V_A14B,
+    WAN22_T2V_A14B,
+    WAN_FLF2V,
+    WAN_I2V,
+    WAN_T2V,
+    WAN_TI2V,
+    WAN_VACE,
+    Profile,
+    profile_for_class,
+)
 
 
 @dataclass(frozen=True)
@@ -26,7 +46,7 @@ class Component:
     library: str              # "diffusers" or "transformers"
     class_name: str
     repo: str
-    subfolder: Optional[str] = None
+    subfolder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,9 +61,9 @@ class Preset:
     speed: str                      # speed, as the authors state it
     source: str                     # which doc the figures come from
     components: tuple = ()          # Component, for pipelines assembled from several repos
-    pairs_with: Optional[str] = None  # preset that continues its shots (documented, not automatic)
+    pairs_with: str | None = None  # preset that continues its shots (documented, not automatic)
     weights: tuple = ()             # (component, billions of parameters) — for the memory estimate
-    stage2_lora: Optional[tuple] = None  # (repo, weight file) of the distilled LoRA for the refine pass
+    stage2_lora: tuple | None = None  # (repo, weight file) of the distilled LoRA for the refine pass
 
     def repos(self) -> tuple[str, ...]:
         """Every hub repository the preset downloads."""
@@ -235,7 +255,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
 )}
 
 
-def get(name: str) -> Optional[Preset]:
+def get(name: str) -> Preset | None:
     """The preset called ``name`` (case-insensitive), or None."""
     return PRESETS.get(str(name).strip().lower())
 

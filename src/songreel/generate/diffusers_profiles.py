@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -66,15 +65,15 @@ class Profile:
     """
 
     family: str
-    t2v: Optional[str]
-    i2v: Optional[str]
-    flf2v: Optional[str]
-    prefix: Optional[str]
+    t2v: str | None
+    i2v: str | None
+    flf2v: str | None
+    prefix: str | None
     fps: Fraction
     frame_multiple: int
     frame_offset: int
     size_multiple: int
-    reference: Optional[str] = None
+    reference: str | None = None
     keyframes: bool = False
     min_frames: int = 1
     max_frames: int = 81
@@ -86,7 +85,7 @@ class Profile:
     guidance: float = 5.0
     call: tuple = ()
     frames_kw: str = "num_frames"
-    guidance_kw: Optional[str] = "guidance_scale"
+    guidance_kw: str | None = "guidance_scale"
     sized_by_image: bool = False
     vae_fp32: bool = False
     image_encoder_fp32: bool = False
@@ -269,7 +268,7 @@ folder whose ``model_index.json`` sets ``expand_timesteps: true`` gets :data:`WA
 (FLF2V weights) gets :data:`WAN_FLF2V` (decided by the loader, which reads that config)."""
 
 
-def profile_for_class(class_name: str, model_index: Optional[dict] = None) -> Optional[Profile]:
+def profile_for_class(class_name: str, model_index: dict | None = None) -> Profile | None:
     """The profile for a pipeline class named in ``model_index.json`` (None if songreel cannot drive it)."""
     doc = model_index or {}
     if class_name in ("WanPipeline", "WanImageToVideoPipeline"):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
@@ -121,7 +120,7 @@ def framepack_returns(asked: int, *, window: int = 9, temporal: int = 4) -> int:
 
 
 def build(p: Profile, route: Route, r: GenerationRequest, *, steps: int, guidance: float, fps: float,
-          explicit_steps: bool, references: Optional[list] = None, two_stage: bool = False) -> Call:
+          explicit_steps: bool, references: list | None = None, two_stage: bool = False) -> Call:
     """The pipeline call for one request on route ``route`` (see :class:`Call`)."""
     w, h = int(r.width), int(r.height)
     frames = int(r.frames)

@@ -14,11 +14,11 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..errors import InputError, MissingFileError, UnknownNameError, did_you_mean
 from . import diffusers_presets as presets
-from .diffusers_profiles import WAN_FLF2V, Profile, profile_for_class, CLASS_PROFILES
+from .diffusers_profiles import CLASS_PROFILES, WAN_FLF2V, Profile, profile_for_class
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 """One rule for ``owner/name`` hub ids (shared with the outpaint backend)."""
@@ -45,8 +45,8 @@ class ModelSource:
         Where ``model`` stands in the storyboard, for messages.
     """
 
-    def __init__(self, shown: str, *, field: str, preset=None, folder: Optional[Path] = None,
-                 hub_id: Optional[str] = None, profile: Optional[Profile] = None, base_class: Optional[str] = None):
+    def __init__(self, shown: str, *, field: str, preset=None, folder: Path | None = None,
+                 hub_id: str | None = None, profile: Profile | None = None, base_class: str | None = None):
         self.shown, self.field = shown, field
         self.preset, self.folder, self.hub_id = preset, folder, hub_id
         self._profile, self._base_class = profile, base_class

@@ -27,10 +27,9 @@ import threading
 import time
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
-from typing_extensions import Annotated
 
 from ..errors import GenerationError, InputError, MissingExtraError, MissingFileError
 from ..schema.clip import GenerationRequest
@@ -43,7 +42,7 @@ from .diffusers_profiles import Profile
 from .diffusers_source import HUB_ID, ModelSource, resolve, show
 from .options import BackendOptions, parse_options
 
-__all__ = ["DiffusersBackend", "DiffusersOptions", "DEFAULT_MODEL", "HUB_ID"]
+__all__ = ["DEFAULT_MODEL", "HUB_ID", "DiffusersBackend", "DiffusersOptions"]
 
 log = logging.getLogger(__name__)
 
@@ -83,21 +82,21 @@ class DiffusersOptions(BackendOptions):
 
     model: str = Field(DEFAULT_MODEL, min_length=1,
                        description="a preset name (songreel models list), a hub id owner/name, or a local folder")
-    steps: Optional[int] = Field(None, ge=1, strict=True, description="denoising steps (default: the preset's)")
-    guidance: Optional[float] = Field(None, ge=0, strict=True, allow_inf_nan=False,
+    steps: int | None = Field(None, ge=1, strict=True, description="denoising steps (default: the preset's)")
+    guidance: float | None = Field(None, ge=0, strict=True, allow_inf_nan=False,
                                       description="classifier-free guidance scale (default: the preset's)")
-    width: Optional[int] = Field(None, ge=16, strict=True, description="generation width in pixels")
-    height: Optional[int] = Field(None, ge=16, strict=True, description="generation height in pixels")
-    fps: Annotated[Optional[Fraction], BeforeValidator(_fps)] = Field(
+    width: int | None = Field(None, ge=16, strict=True, description="generation width in pixels")
+    height: int | None = Field(None, ge=16, strict=True, description="generation height in pixels")
+    fps: Annotated[Fraction | None, BeforeValidator(_fps)] = Field(
         None, description="generation rate, e.g. 16 or 24000/1001 (default: the model's native rate)")
-    max_frames: Optional[int] = Field(None, ge=1, strict=True, description="longest clip in frames")
+    max_frames: int | None = Field(None, ge=1, strict=True, description="longest clip in frames")
     device: str = Field("auto", description="cpu, cuda, cuda:N or auto")
     dtype: Annotated[str, BeforeValidator(_dtype)] = Field("auto", description="auto, float32, bfloat16 or float16")
     offload: Annotated[Literal["none", "model", "group", "sequential"], BeforeValidator(_offload)] = Field(
         "none", description="where weights wait between uses (model: one component on the GPU at a time)")
     vae_tiling: bool = Field(False, strict=True, description="decode in tiles (less memory at large sizes)")
     compile: bool = Field(False, strict=True, description="torch.compile the transformer(s)")
-    two_stage: Optional[bool] = Field(None, strict=True,
+    two_stage: bool | None = Field(None, strict=True,
                                       description="LTX-2: half size, latent upsample x2, refine (default: on "
                                                   "when the weights have a latent_upsampler)")
     reference_images: tuple[str, ...] = Field((), description="VACE: image files (relative to the storyboard) "
@@ -155,17 +154,17 @@ class DiffusersBackend:
         self.model = self.source.shown
         self.preset = self.source.preset
         self._references = self._check_references()
-        self._pipelines: Optional[Pipelines] = None
-        self._runtime_cache: Optional[tuple[str, str]] = None
-        self._two_stage: Optional[bool] = None
+        self._pipelines: Pipelines | None = None
+        self._runtime_cache: tuple[str, str] | None = None
+        self._two_stage: bool | None = None
         self._lock = threading.RLock()
 
     @property
-    def folder(self) -> Optional[Path]:
+    def folder(self) -> Path | None:
         return self.source.folder
 
     @property
-    def hub_id(self) -> Optional[str]:
+    def hub_id(self) -> str | None:
         return self.source.hub_id
 
     @property
