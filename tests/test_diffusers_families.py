@@ -397,3 +397,16 @@ def test_outpaint_options_are_checked_at_the_door():
         Outpainter({"model": "a/b", "dtype": "int8"})
     assert Outpainter({"model": "a/b", "dtype": "bf16"}).options.dtype == "bfloat16"
     assert "overlap" in OutpaintOptions.model_fields
+
+
+def test_cogvideox_runs_with_dynamic_cfg(tiny, project, store):
+    """CogVideoX 1.0 is fixed at 720x480x49; the tiny one is asked for 16x16x9 directly."""
+    b = backend(project, tiny("cogvideox"))
+    assert b.capabilities().sizes == ((720, 480),)
+    spy = Spy(b)
+    req = GenerationRequest(backend=b.name, model=b.model, version=b.version, prompt="a red car", negative="",
+                            seed=1, frames=9, fps=b.capabilities().native_fps, width=16, height=16,
+                            context=b.key_context())
+    ref = store.make(req, lambda tmp: b.generate(req, tmp))
+    assert spy.calls[0][1]["use_dynamic_cfg"] is True and spy.calls[0][1]["guidance_scale"] == 6.0
+    assert ref.frames == 9 == len(decode(ref.path)[0])

@@ -1,8 +1,8 @@
 """Tiny random-weight pipelines of the newer diffusers video families, built in code for tests.
 
 LTX-2 (with its latent upsampler saved where the hub layout has it), Wan VACE, Wan 2.2 A14B (two
-experts), SkyReels-V2 diffusion forcing, HunyuanVideo 1.5 (T2V and I2V), SANA-Video, Kandinsky 5 and
-FramePack. Text encoders are built from tiny configs (Gemma 3, Gemma 2, Qwen2.5-VL, T5, CLIP, Llama);
+experts), SkyReels-V2 diffusion forcing, HunyuanVideo 1.5 (T2V and I2V), SANA-Video, Kandinsky 5,
+FramePack and CogVideoX. Text encoders are built from tiny configs (Gemma 3, Gemma 2, Qwen2.5-VL, T5, CLIP, Llama);
 tokenizers are the word-level one of :func:`songreel.generate.tiny_models.tiny_tokenizer` (with a chat
 template where the pipeline applies one). Entry point: :func:`songreel.generate.tiny_models.build_tiny`.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from .tiny_models import _t5, _wan_vae, tiny_tokenizer
 
 KINDS = ("ltx2", "wan-vace", "wan-a14b", "skyreels-df", "hunyuan15-t2v", "hunyuan15-i2v", "sana-video",
-         "kandinsky5", "framepack")
+         "kandinsky5", "framepack", "cogvideox")
 
 _CHAT = ("{% for m in messages %}{{ m['role'] }} {% if m['content'] is string %}{{ m['content'] }}"
          "{% else %}{% for c in m['content'] %}{{ c['text'] }} {% endfor %}{% endif %} {% endfor %}")
@@ -286,8 +286,25 @@ def _framepack():
         image_encoder=siglip, feature_extractor=SiglipImageProcessor(size={"height": 16, "width": 16}))
 
 
+def _cogvideox():
+    import torch
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXPipeline, CogVideoXTransformer3DModel
+
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=4, attention_head_dim=8, in_channels=4, out_channels=4, time_embed_dim=2,
+        text_embed_dim=32, num_layers=1, sample_width=2, sample_height=2, sample_frames=9, patch_size=2,
+        temporal_compression_ratio=4, max_text_seq_length=226)
+    torch.manual_seed(0)
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(8, 8, 8, 8), latent_channels=4,
+        layers_per_block=1, norm_num_groups=2, temporal_compression_ratio=4)
+    return CogVideoXPipeline(tokenizer=tiny_tokenizer(max_length=226), text_encoder=_t5(False), vae=vae,
+                             transformer=transformer, scheduler=CogVideoXDDIMScheduler())
+
+
 _BUILDERS = {
     "ltx2": _ltx2, "wan-vace": _wan_vace, "wan-a14b": _wan_a14b, "skyreels-df": _skyreels_df,
     "hunyuan15-t2v": lambda: _hunyuan15(False), "hunyuan15-i2v": lambda: _hunyuan15(True),
-    "sana-video": _sana_video, "kandinsky5": _kandinsky5, "framepack": _framepack,
+    "sana-video": _sana_video, "kandinsky5": _kandinsky5, "framepack": _framepack, "cogvideox": _cogvideox,
 }

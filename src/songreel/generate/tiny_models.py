@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 KINDS = ("wan-t2v", "wan-ti2v", "wan-i2v", "wan-flf2v", "ltx", "sd-inpaint", "ltx2", "wan-vace", "wan-a14b",
-         "skyreels-df", "hunyuan15-t2v", "hunyuan15-i2v", "sana-video", "kandinsky5", "framepack")
+         "skyreels-df", "hunyuan15-t2v", "hunyuan15-i2v", "sana-video", "kandinsky5", "framepack", "cogvideox")
 """The first six here; the rest in :mod:`songreel.generate.tiny_families`."""
 
 _WORDS = ("a an the of and in on at to with from by for is are was were be red green blue black white "
