@@ -324,6 +324,7 @@ def _mount_optional():
             continue
         app.add_typer(sub.app, name=name)
     app.command("draft")(importlib.import_module("songreel.cli.draft").draft)
+    app.command("doctor")(importlib.import_module("songreel.cli.doctor").doctor)
 
 
 _mount_optional()
