@@ -45,7 +45,8 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _LAZY = {
     "load": ".api", "analyze": ".api", "plan": ".api", "estimate_cost": ".api", "render": ".api", "export": ".api",
-    "plot_analysis": ".api", "store_info": ".api", "clean_store": ".api", "prices": ".api",
+    "plot_analysis": ".api", "store_info": ".api", "clean_store": ".api", "prices": ".api", "draft": ".draft",
+    "DraftResult": ".draft",
     "make_takes": ".reel.takes", "pick": ".reel.takes", "RenderResult": ".reel.render",
     "TakesResult": ".reel.takes", "Report": ".schema.report", "SyncReport": ".schema.report",
     "ShotCounts": ".schema.report", "Storyboard": ".schema.storyboard", "Plan": ".schema.plan",
@@ -57,11 +58,12 @@ __all__ = [
     "OutputError", "Plan", "PlanError", "Progress", "RenderResult", "Report", "ShotCounts", "SongreelError",
     "Storyboard", "StoryboardError", "SyncReport", "TakesResult", "UnknownNameError", "__version__", "analyze",
     "clean_store", "estimate_cost", "export", "load", "make_takes", "pick", "plan", "plot_analysis", "render",
-    "prices", "store_info",
+    "prices", "store_info", "draft", "DraftResult",
 ]
 
 if TYPE_CHECKING:
     from .api import analyze, clean_store, estimate_cost, export, load, plan, plot_analysis, prices, render, store_info
+    from .draft import DraftResult, draft
     from .reel.render import RenderResult
     from .reel.takes import TakesResult, make_takes, pick
     from .schema.analysis import Analysis
@@ -84,13 +86,13 @@ def __dir__() -> list[str]:
 
 
 class _Package(types.ModuleType):
-    """``songreel.plan`` and ``songreel.export`` name API functions and also stage packages
-    (``songreel/plan/``, ``songreel/export/``). Importing a stage package sets it as an attribute of its
+    """``songreel.plan``, ``songreel.export`` and ``songreel.draft`` name API functions and also packages
+    (``songreel/plan/``, ``songreel/export/``, ``songreel/draft/``). Importing a stage package sets it as an attribute of its
     parent; here that is skipped for those two names, so the function stays what ``songreel.plan`` means
     while ``import songreel.plan.planner`` keeps working through ``sys.modules``."""
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("plan", "export") and isinstance(value, types.ModuleType):
+        if name in ("plan", "export", "draft") and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
 
