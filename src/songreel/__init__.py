@@ -40,7 +40,7 @@ from .progress import Progress
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load": ".api", "analyze": ".api", "plan": ".api", "estimate_cost": ".api", "render": ".api", "export": ".api",
+    "load": ".api", "loads": ".api", "analyze": ".api", "plan": ".api", "estimate_cost": ".api", "render": ".api", "export": ".api",
     "plot_analysis": ".api", "store_info": ".api", "clean_store": ".api",
     "make_takes": ".reel.takes", "pick": ".reel.takes", "RenderResult": ".reel.render",
     "TakesResult": ".reel.takes", "Report": ".schema.report", "SyncReport": ".schema.report",
@@ -52,12 +52,12 @@ __all__ = [
     "Analysis", "GenerationError", "InputError", "Interrupted", "MediaError", "MissingExtraError", "MissingFileError",
     "OutputError", "Plan", "PlanError", "Progress", "RenderResult", "Report", "ShotCounts", "SongreelError",
     "Storyboard", "StoryboardError", "SyncReport", "TakesResult", "UnknownNameError", "__version__", "analyze",
-    "clean_store", "estimate_cost", "export", "load", "make_takes", "pick", "plan", "plot_analysis", "render",
+    "clean_store", "estimate_cost", "export", "load", "loads", "make_takes", "pick", "plan", "plot_analysis", "render",
     "store_info",
 ]
 
 if TYPE_CHECKING:
-    from .api import analyze, clean_store, estimate_cost, export, load, plan, plot_analysis, render, store_info
+    from .api import analyze, clean_store, estimate_cost, export, load, loads, plan, plot_analysis, render, store_info
     from .reel.render import RenderResult
     from .reel.takes import TakesResult, make_takes, pick
     from .schema.analysis import Analysis
