@@ -327,6 +327,7 @@ def _mount_optional():
         except ImportError:
             continue
         app.add_typer(sub.app, name=name)
+    app.command("studio")(importlib.import_module("songreel.cli.studio").studio)
 
 
 _mount_optional()
