@@ -35,10 +35,9 @@ def check_extra() -> None:
 
     from ..errors import MissingExtraError
 
-    missing = [m for m in ("gradio", "ruamel.yaml") if importlib.util.find_spec(m.split(".")[0]) is None
-               or (m == "ruamel.yaml" and importlib.util.find_spec("ruamel.yaml") is None)]
-    if missing:
-        raise MissingExtraError(f"the studio needs {' and '.join(missing)}: pip install 'songreel[studio]'")
+    for module in ("gradio", "ruamel"):
+        if importlib.util.find_spec(module) is None:
+            raise MissingExtraError("studio", "ruamel.yaml" if module == "ruamel" else module, "the studio")
 
 
 def studio(project: Optional[Path] = typer.Argument(None, metavar="PROJECT_DIR", help="The project folder (default: this one). "

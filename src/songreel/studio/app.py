@@ -323,7 +323,7 @@ def build(studio: Studio):
                         song_pick = gr.Dropdown(studio.project.songs(), label="or pick one from the project folder",
                                                 elem_id="sr-song-pick")
                         with gr.Row():
-                            bpm = gr.Number(label="tempo override (BPM)", value=None, minimum=0, elem_id="sr-bpm")
+                            bpm = gr.Number(label="tempo override (BPM, 0 = as detected)", value=None, minimum=0, elem_id="sr-bpm")
                             meter = gr.Dropdown(["", "2", "3", "4", "5", "6", "7", "9", "12"], value="",
                                                 label="beats per bar override", elem_id="sr-meter")
                         with gr.Row():
