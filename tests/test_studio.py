@@ -293,3 +293,24 @@ def test_import_songreel_stays_light():
                         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('gradio', 'ruamel', 'torch')))"],
                        capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT / "src")), timeout=120)
     assert r.stdout.strip() == "[]", r.stderr
+
+
+def test_takes_and_pick_through_the_queue(tmp_path, song_120):
+    from songreel.studio.service import Studio
+
+    (tmp_path / "song.wav").write_bytes(song_120.read_bytes())
+    st = Studio(tmp_path)
+    text = "songreel: 1\nsong: song.wav\nvideo: {width: 160, height: 90, fps: 12}\nencode: {preset: ultrafast}\n" \
+           "shots:\n  - prompt: a  # keep me\n    length: 2 bars\n  - prompt: b\n"
+    job = st.queue.wait(st.submit_takes(text, "story.yaml", 1, 2), 120)
+    assert job["status"] == "done", job
+    r = job["result"]
+    assert [t["take"] for t in r["takes"]] == [1, 2] and Path(r["strip"]).is_file()
+    assert len({t["seed"] for t in r["takes"]}) == 2
+    assert "picked take 2 of shot 1" in st.pick("story.yaml", 1, 2)
+    assert "# keep me" in (tmp_path / "story.yaml").read_text()
+    with pytest.raises(InputError, match=r"shot: got 5, expected a shot number 1\.\.2"):
+        st.submit_takes(text, "story.yaml", 5, 2)
+    paid = text.replace("  - prompt: b\n", "  - prompt: b\n    backend: {name: veo}\n")
+    with pytest.raises(InputError, match="paid backend; confirm the spend first"):
+        st.submit_takes(paid, "story.yaml", 2, 2)

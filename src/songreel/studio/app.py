@@ -172,6 +172,19 @@ def build(studio: Studio):
                 (info["plot"], song_summary(info), gr.update(choices=studio.project.songs(), value=info["song"]),
                  str(studio.root / info["song"]), None))
 
+    def song_of_storyboard(text, name):
+        # a storyboard that already names a song in the project: show its grid when the page opens
+        doc, _err = doc_or_error(text, name)
+        song = doc.get("song") if doc is not None else None
+        try:
+            if not isinstance(song, str) or not studio.song_path(song).is_file():
+                return [gr.skip()] * 4
+            info = studio.analyze(song)
+        except SongreelError:
+            return [gr.skip()] * 4
+        return (info["plot"], song_summary(info), gr.update(choices=studio.project.songs(), value=info["song"]),
+                str(studio.root / info["song"]))
+
     def apply_tempo(bpm, meter, text, name):
         def change(d):
             d.set("bpm", float(bpm) if bpm else None)
@@ -441,7 +454,8 @@ def build(studio: Studio):
         timer.tick(poll, [shown_render, shown_takes],
                    [queue_box, res_video, res_sync, res_sheet, res_files, res_report, shown_render,
                     strip, take_pick, takes_note, shown_takes], show_progress="hidden", **private)
-        demo.load(open_storyboard, [sb_name], [yaml_code] + shot_choices, **private)
+        demo.load(open_storyboard, [sb_name], [yaml_code] + shot_choices, **private).then(
+            song_of_storyboard, [yaml_code, sb_name], [grid, song_info, song_pick, song_audio], **private)
     return demo
 
 
