@@ -146,9 +146,11 @@ def build(studio: Studio):
 
     def song_summary(info: dict) -> str:
         secs = " · ".join(f"{s['label']} {s['start']:.1f}–{s['end']:.1f}s ({s['bars']} bars)" for s in info["sections"])
-        also = info.get("also_fits")
-        also_line = (f"\n\nalso fits: {', '.join(f'{t:g}' if isinstance(t, (int, float)) else str(t) for t in also)} BPM"
-                     if also else "")
+        also = info.get("also_fits") or {}
+        alts = ([f"{float(also['tempo']):.2f} BPM"] if "tempo" in also else []) + \
+            ([f"bars of {int(also['meter'])} beats"] if "meter" in also else []) + \
+            ([f"bars starting at {float(also['downbeat']):.2f} s"] if "downbeat" in also else [])
+        also_line = f"\n\nalso fits: {', '.join(alts)} (set it below to use it)" if alts else ""
         return (f"### {html.escape(info['song'])}\n\n**{info['tempo']:.2f} BPM**, {info['meter']} beats per bar, "
                 f"{info['bars']} bars, {info['duration']:.1f} s ({info['tracker']}){also_line}\n\nsections: {secs}")
 
@@ -405,7 +407,7 @@ def build(studio: Studio):
                         pick_btn = gr.Button("Pick this take", elem_id="sr-pick")
                     pick_note = gr.Markdown("")
             with gr.Tab("Results", id="results"):
-                res_video = gr.Video(label="the video", interactive=False, elem_id="sr-result-video")
+                res_video = gr.Video(label="the video", interactive=False, height=420, elem_id="sr-result-video")
                 res_sync = gr.Markdown("no render yet", elem_id="sr-sync")
                 res_sheet = gr.Image(label="contact sheet", interactive=False, elem_id="sr-sheet")
                 res_files = gr.File(label="downloads: MP4, timeline (OTIO/EDL), subtitles, report", file_count="multiple",

@@ -121,8 +121,8 @@ class Studio:
         -------
         dict
             ``song``, ``duration``, ``tempo``, ``meter``, ``beats``, ``bars``, ``sections``
-            (label, start, end, bars), ``downbeats``, ``also_fits`` (other tempi the grid fits, when
-            the analysis offers them), ``plot`` (PNG path).
+            (label, start, end, bars), ``downbeats``, ``also_fits`` (the runner-up ``tempo`` /
+            ``meter`` / ``downbeat`` readings, where the analysis offers them), ``plot`` (PNG path).
         """
         path = self.song_path(song)
         a = songreel.analyze(path, bpm=bpm, meter=meter, cache_dir=self.root / ".songreel" / "analysis")
@@ -135,7 +135,9 @@ class Studio:
         for s in a.sections:
             bars = sum(1 for d in a.downbeats if s.start - 1e-6 <= d < s.end - 1e-6)
             sections.append({"label": s.label, "start": round(s.start, 3), "end": round(s.end, 3), "bars": bars})
-        also = getattr(a, "also_fits", None) or a.extra.get("also_fits")
+        # the analysis's runner-up readings (Analysis.extra), when it offers them
+        x = a.extra or {}
+        also = {k: x[f"{k}_alternative"] for k in ("tempo", "meter", "downbeat") if x.get(f"{k}_alternative")}
         return {"song": path.relative_to(self.root).as_posix(), "duration": round(a.duration, 3),
                 "tempo": round(a.tempo, 3), "meter": a.meter, "beats": len(a.beats), "bars": len(a.downbeats),
                 "downbeats": [round(d, 3) for d in a.downbeats], "sections": sections,
