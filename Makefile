@@ -4,7 +4,7 @@ PY ?= .venv/bin/python
 .venv/bin/python:
 	python3 -m venv .venv
 
-.PHONY: install test test-slow demo bench
+.PHONY: install test test-slow lint demo bench
 install: .venv/bin/python
 	# torch first: the CPU wheel; installing extras before it would pull CUDA builds
 	$(PY) -m pip install -q --upgrade pip
@@ -12,7 +12,11 @@ install: .venv/bin/python
 	$(PY) -m pip install -q -e '.[test]'
 
 test: install
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow and not gpu"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow and not gpu" --durations=15
+
+lint: install
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m mypy
 
 test-slow: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m slow

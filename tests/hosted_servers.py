@@ -1,7 +1,9 @@
-"""Local stand-ins for the hosted video APIs (Veo/Gemini, Runway, Luma, OpenAI videos) on 127.0.0.1.
+"""Local stand-ins for the hosted video APIs (Veo/Gemini, Runway, Luma, OpenAI videos, Replicate) on 127.0.0.1.
 
-Each follows its provider's documented request/response shapes, checks the API key, serves a real MP4
-of the requested duration, counts submissions and can inject faults. Output links of Runway and Luma
+Each follows its provider's published contract strictly: it checks the API key, refuses fields the
+contract does not document (with the provider's own error shape), serves a real MP4 of the requested
+duration, counts submissions and can inject faults. None of them needs ``../shared``: the OpenAI one
+also checks every request and reply against the OpenAPI spec there when it is present. Output links of Runway and Luma
 (and Veo's redirected download) point at ``http://localhost:<port>/cdn/...``: a different origin from
 the API's ``http://127.0.0.1:<port>``, so a key sent there is caught (``cdn_auth_seen``).
 
@@ -19,6 +21,9 @@ Faults: ``server.faults[route]`` is a list of actions consumed one per request o
 
 Run as a script (``python tests/hosted_servers.py child <json>``) it is the child process of the kill
 tests: it builds a backend and generates one clip.
+
+One job in one file (past the usual length on purpose): the stand-ins, one class per provider over one
+shared base (server, job table, fault injection), kept together so the kill-test child imports them all.
 """
 
 from __future__ import annotations
@@ -100,6 +105,7 @@ class StandIn:
         self.faults: dict = {}
         self.outcomes: list = []
         self.errors: list = []           # contract violations seen (must stay empty)
+        self.rejected: list = []         # requests refused for breaking the contract (the provider's 4xx)
         self.cdn_auth_seen = False
         self.unauthorised = 0
         self.hold_submit = threading.Event()
@@ -269,21 +275,48 @@ class VeoStandIn(StandIn):
     def make_id(self, n):
         return f"op{n:04d}{uuid.uuid4().hex[:8]}"
 
+    # what the Gemini API takes (google-genai, Gemini API mode): seed, generateAudio, fps... are Vertex-only
+    INSTANCE = {"prompt", "image", "lastFrame", "referenceImages", "video"}
+    PARAMETERS = {"aspectRatio", "durationSeconds", "resolution", "negativePrompt", "personGeneration",
+                  "sampleCount", "enhancePrompt"}
+
+    def invalid(self, h, message):
+        self.rejected.append(message)
+        return self.reply(h, 400, {"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}})
+
     def route(self, h, method, path, query, body):
         if method == "POST" and path.endswith(":predictLongRunning"):
             model = path.split("/models/")[1].split(":")[0]
             doc = json.loads(body)
             inst = doc["instances"][0]
             params = doc.get("parameters", {})
-            if params.get("durationSeconds") not in (4, 6, 8) or not inst.get("prompt"):
-                return self.reply(h, 400, {"error": {"code": 400, "message": "durationSeconds must be 4, 6 or 8",
-                                                     "status": "INVALID_ARGUMENT"}})
+            for where, got, allowed in (("instances[0]", inst, self.INSTANCE), ("parameters", params, self.PARAMETERS),
+                                        ("", doc, {"instances", "parameters"})):
+                for name in set(got) - allowed:
+                    return self.invalid(h, f'Invalid JSON payload received. Unknown name "{name}" at \'{where}\': '
+                                           f"Cannot find field.")
+            secs = params.get("durationSeconds")
+            if secs not in (4, 6, 8) or not inst.get("prompt"):
+                return self.invalid(h, "durationSeconds must be 4, 6 or 8")
+            if params.get("resolution", "720p") not in ("720p", "1080p", "4k"):
+                return self.invalid(h, "resolution must be 720p, 1080p or 4k")
+            if params.get("resolution", "720p") != "720p" and secs != 8:
+                return self.invalid(h, "1080p and 4k videos must be 8 seconds long")
+            refs = inst.get("referenceImages") or []
+            if refs:
+                if (len(refs) > 3 or secs != 8 or "image" in inst or "lastFrame" in inst
+                        or params.get("aspectRatio", "16:9") != "16:9"):
+                    return self.invalid(h, "referenceImages: at most 3, 8 s 16:9 videos only, not with image/lastFrame")
+                if any(set(r) - {"image", "referenceType"} or str(r.get("referenceType", "")).upper() != "ASSET"
+                       for r in refs):
+                    return self.invalid(h, "referenceImages[].referenceType must be asset")
             image = base64.b64decode(inst["image"]["bytesBase64Encoded"]) if "image" in inst else None
             last = base64.b64decode(inst["lastFrame"]["bytesBase64Encoded"]) if "lastFrame" in inst else None
             late = self.late_fault()
             if late is None and self.apply_fault(h, "submit"):
                 return
-            job = self.new_job(doc, params["durationSeconds"], image, last)
+            job = self.new_job(doc, secs, image, last)
+            job["refs"] = [base64.b64decode(r["image"]["bytesBase64Encoded"]) for r in refs]
             job["model"] = model
             name = f"models/{model}/operations/{job['id']}"
             job["name"] = name
@@ -336,24 +369,72 @@ class RunwayStandIn(StandIn):
             self.errors.append("missing X-Runway-Version: 2024-11-06")
         return ok
 
+    # per endpoint and model, the fields the runwayml SDK's request types declare
+    _G45_I2V = ("1280:720", "720:1280", "1104:832", "960:960", "832:1104", "1584:672")
+    _VEO = ("1280:720", "720:1280", "1080:1920", "1920:1080")
+    CONTRACT = {
+        ("text_to_video", "gen4.5"): ({"model", "promptText", "ratio", "duration", "seed", "contentModeration"},
+                                      ("1280:720", "720:1280"), range(2, 11), 1000, ()),
+        ("image_to_video", "gen4.5"): ({"model", "promptImage", "promptText", "ratio", "duration", "seed",
+                                        "contentModeration"}, _G45_I2V, range(2, 11), 1000, ("first",)),
+        ("image_to_video", "gen4_turbo"): ({"model", "promptImage", "promptText", "ratio", "duration", "seed",
+                                            "contentModeration"}, _G45_I2V, range(2, 11), 1000, ("first",)),
+        ("text_to_video", "veo3.1"): ({"model", "promptText", "ratio", "audio", "duration", "negativePrompt"},
+                                      _VEO, (4, 6, 8), 1000, ()),
+        ("image_to_video", "veo3.1"): ({"model", "promptImage", "promptText", "ratio", "audio", "duration",
+                                        "negativePrompt"}, _VEO, (4, 6, 8), 1000, ("first", "last")),
+        ("text_to_video", "veo3.1_fast"): ({"model", "promptText", "ratio", "audio", "duration", "negativePrompt"},
+                                           _VEO, (4, 6, 8), 1000, ()),
+        ("image_to_video", "veo3.1_fast"): ({"model", "promptImage", "promptText", "ratio", "audio", "duration",
+                                             "negativePrompt"}, _VEO, (4, 6, 8), 1000, ("first", "last")),
+        ("text_to_video", "veo3"): ({"model", "promptText", "ratio", "duration", "negativePrompt"}, _VEO, (8,), 1000, ()),
+        ("image_to_video", "veo3"): ({"model", "promptImage", "promptText", "ratio", "duration", "negativePrompt"},
+                                     _VEO, (8,), 1000, ("first",)),
+        ("text_to_video", "seedance2"): ({"model", "promptText", "audio", "duration", "ratio", "referenceAudio",
+                                          "references", "referenceVideos"}, ("1280:720", "720:1280"),
+                                         range(4, 16), 3500, ()),
+        ("image_to_video", "seedance2"): ({"model", "promptImage", "promptText", "audio", "duration", "ratio",
+                                           "referenceAudio"}, ("1280:720", "720:1280"), range(4, 16), 3500,
+                                          ("first", "last")),
+    }
+
+    def invalid(self, h, message):
+        self.rejected.append(message)
+        return self.reply(h, 400, {"error": "Validation of body failed", "issues": [{"message": message}]})
+
     def route(self, h, method, path, query, body):
         if method == "POST" and path in ("/v1/image_to_video", "/v1/text_to_video"):
             doc = json.loads(body)
-            if not isinstance(doc.get("duration"), int) or not doc.get("promptText") or ":" not in doc.get("ratio", ""):
-                return self.reply(h, 400, {"error": "Validation of body failed", "issues": [{"message": "bad duration/ratio"}]})
+            contract = self.CONTRACT.get((path[4:], doc.get("model")))
+            if contract is None:
+                return self.invalid(h, f"model {doc.get('model')!r} is not available on {path}")
+            fields, ratios, durations, limit, positions = contract
+            extra = sorted(set(doc) - fields)
+            if extra:
+                return self.invalid(h, f"Unrecognized key(s) in object: {', '.join(map(repr, extra))}")
+            if doc.get("ratio") not in ratios:
+                return self.invalid(h, f"ratio: Invalid enum value. Expected {' | '.join(ratios)}, received {doc.get('ratio')!r}")
+            if not isinstance(doc.get("duration"), int) or doc["duration"] not in durations:
+                return self.invalid(h, f"duration: {doc.get('duration')!r} is not allowed")
+            text = doc.get("promptText") or ""
+            if not text or len(text.encode("utf-16-le")) // 2 > limit:
+                return self.invalid(h, f"promptText: must be 1 to {limit} UTF-16 code units")
             image = last = None
             for im in doc.get("promptImage") or []:
+                if im.get("position") not in positions:
+                    return self.invalid(h, f"promptImage position {im.get('position')!r} is not allowed")
                 raw = base64.b64decode(im["uri"].split(",", 1)[1])
-                if im.get("position", "first") == "first":
+                if im["position"] == "first":
                     image = raw
                 else:
                     last = raw
             if path == "/v1/image_to_video" and image is None and last is None:
-                return self.reply(h, 400, {"error": "promptImage is required"})
+                return self.invalid(h, "promptImage is required")
             late = self.late_fault()
             if late is None and self.apply_fault(h, "submit"):
                 return
             job = self.new_job(doc, doc["duration"], image, last)
+            job["refs"] = [base64.b64decode(r["uri"].split(",", 1)[1]) for r in doc.get("references") or []]
             if self.after_create(h, late):
                 return
             return self.reply(h, 200, {"id": job["id"]})
@@ -392,21 +473,50 @@ class LumaStandIn(StandIn):
         g.update(extra)
         return g
 
+    FIELDS = {"prompt", "model", "aspect_ratio", "callback_url", "concepts", "duration", "generation_type",
+              "keyframes", "loop", "resolution"}
+    storage_dir = None  # where "your storage" keeps the files it publishes under storage_url
+
+    @property
+    def storage_url(self) -> str:
+        return f"http://localhost:{self.port}/storage"
+
+    def invalid(self, h, message):
+        self.rejected.append(message)
+        return self.reply(h, 400, {"detail": message})
+
+    def fetch_image(self, url: str):
+        """What Luma does with a keyframe URL: fetch it (here: read it from the stand-in storage)."""
+        if not url.startswith(self.storage_url + "/") or self.storage_dir is None:
+            return None
+        p = Path(self.storage_dir) / url[len(self.storage_url) + 1:]
+        return p.read_bytes() if p.is_file() else None
+
     def route(self, h, method, path, query, body):
         if method == "POST" and path == "/dream-machine/v1/generations/video":
             doc = json.loads(body)
+            extra = sorted(set(doc) - self.FIELDS)
+            if extra:
+                return self.invalid(h, f"unknown field(s): {', '.join(extra)}")
             if doc.get("duration") not in ("5s", "9s") or not doc.get("prompt"):
-                return self.reply(h, 400, {"detail": "duration must be 5s or 9s"})
+                return self.invalid(h, "duration must be 5s or 9s")
+            if doc.get("resolution", "720p") not in ("540p", "720p", "1080p", "4k"):
+                return self.invalid(h, "resolution must be one of 540p, 720p, 1080p, 4k")
             kf = doc.get("keyframes") or {}
-            def img(k):
-                if k not in kf:
-                    return None
-                assert kf[k]["type"] == "image"
-                return base64.b64decode(kf[k]["url"].split(",", 1)[1])
+            images = {}
+            for k, frame in kf.items():
+                if k not in ("frame0", "frame1") or frame.get("type") != "image" or set(frame) != {"type", "url"}:
+                    return self.invalid(h, f"keyframes.{k}: expected {{type: image, url}}")
+                url = str(frame["url"])
+                if not url.startswith(("https://", "http://")):
+                    return self.invalid(h, f"keyframes.{k}.url: must be an http(s) image URL, got {url[:30]}...")
+                images[k] = self.fetch_image(url)
+                if images[k] is None:
+                    return self.invalid(h, f"keyframes.{k}.url: could not fetch {url}")
             late = self.late_fault()
             if late is None and self.apply_fault(h, "submit"):
                 return
-            job = self.new_job(doc, int(doc["duration"][:-1]), img("frame0"), img("frame1"))
+            job = self.new_job(doc, int(doc["duration"][:-1]), images.get("frame0"), images.get("frame1"))
             if self.after_create(h, late):
                 return
             return self.reply(h, 201, self.generation(job, "queued"))
@@ -449,9 +559,12 @@ def openapi_spec() -> dict:
 
 
 def validate(instance, schema_name: str) -> list[str]:
-    """jsonschema errors of ``instance`` against ``#/components/schemas/<schema_name>`` of the spec."""
+    """jsonschema errors of ``instance`` against ``#/components/schemas/<schema_name>`` of the spec
+    (none when the spec is not beside the repository: the built-in checks still apply)."""
     from jsonschema import Draft202012Validator
 
+    if not SPEC_PATH.exists():
+        return []
     spec = openapi_spec()
     schema = {"$ref": f"#/components/schemas/{schema_name}", "components": spec["components"]}
     return [f"{schema_name}: {e.message}" for e in Draft202012Validator(schema).iter_errors(instance)]
@@ -506,6 +619,10 @@ class OpenAIStandIn(StandIn):
                 if files["input_reference"][1] not in ("image/png", "image/jpeg", "image/webp"):
                     self.errors.append(f"input_reference content type {files['input_reference'][1]}")
             errs = validate(doc, "CreateVideoMultipartBody")
+            extra = sorted(set(doc) - {"model", "prompt", "seconds", "size", "input_reference"})
+            if extra:  # the contract's create body has exactly these (the spec says so too, when present)
+                errs.append(f"Unrecognized request argument supplied: {', '.join(extra)}")
+                self.rejected.append(errs[-1])
             if errs:
                 self.errors.extend(errs)
                 return self.reply(h, 400, {"error": {"code": "invalid_request", "message": "; ".join(errs)}})
@@ -566,7 +683,174 @@ class OpenAIStandIn(StandIn):
 
 
 
-STANDINS = {"veo": VeoStandIn, "runway": RunwayStandIn, "luma": LumaStandIn, "openai-videos": OpenAIStandIn}
+# ---------------------------------------------------------------------------------------------------
+# Replicate (the gateway)
+
+
+def _uri(v):
+    return isinstance(v, str) and (v.startswith("data:") or v.startswith("http"))
+
+
+def _enum(*values):
+    return lambda v: v in values
+
+
+_INT = lambda lo, hi: (lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi)  # noqa: E731
+_STR = lambda v: isinstance(v, str)  # noqa: E731
+_BOOL = lambda v: isinstance(v, bool)  # noqa: E731
+_RATIOS = _enum("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "9:21")
+
+# each model's input schema as its Replicate API page publishes it: name -> check (required names first)
+REPLICATE_SCHEMAS = {
+    "bytedance/seedance-1-pro": ({"prompt"}, {
+        "prompt": _STR, "image": _uri, "last_frame_image": _uri, "duration": _INT(2, 12),
+        "resolution": _enum("480p", "720p", "1080p"), "aspect_ratio": _RATIOS, "fps": _enum(24),
+        "seed": _INT(0, 2**31), "camera_fixed": _BOOL}),
+    "bytedance/seedance-1-lite": ({"prompt"}, {
+        "prompt": _STR, "image": _uri, "last_frame_image": _uri, "duration": _INT(2, 12),
+        "resolution": _enum("480p", "720p", "1080p"), "aspect_ratio": _RATIOS, "fps": _enum(24),
+        "seed": _INT(0, 2**31), "camera_fixed": _BOOL,
+        "reference_images": lambda v: isinstance(v, list) and 1 <= len(v) <= 4 and all(map(_uri, v))}),
+    "bytedance/seedance-1.5-pro": ({"prompt"}, {
+        "prompt": _STR, "image": _uri, "last_frame_image": _uri, "duration": _INT(2, 12), "aspect_ratio": _RATIOS,
+        "fps": _enum(24), "camera_fixed": _BOOL, "generate_audio": _BOOL, "seed": _INT(0, 2**31)}),
+    "wan-video/wan-2.7-t2v": ({"prompt"}, {
+        "prompt": _STR, "negative_prompt": _STR, "audio": _uri, "resolution": _enum("720p", "1080p"),
+        "aspect_ratio": _RATIOS, "duration": _INT(2, 15), "enable_prompt_expansion": _BOOL, "seed": _INT(0, 2**31)}),
+    "kwaivgi/kling-v2.5-turbo-pro": ({"prompt"}, {
+        "prompt": _STR, "start_image": _uri, "aspect_ratio": _enum("16:9", "9:16", "1:1"),
+        "duration": _enum(5, 10), "negative_prompt": _STR}),
+    "kwaivgi/kling-v2.1": ({"prompt", "start_image"}, {
+        "prompt": _STR, "start_image": _uri, "end_image": _uri, "mode": _enum("standard", "pro"),
+        "duration": _enum(5, 10), "negative_prompt": _STR}),
+    "minimax/hailuo-02": ({"prompt"}, {
+        "prompt": _STR, "first_frame_image": _uri, "last_frame_image": _uri, "duration": _enum(6, 10),
+        "resolution": _enum("512p", "768p", "1080p"), "prompt_optimizer": _BOOL}),
+    "wan-video/wan-2.5-t2v": ({"prompt"}, {
+        "prompt": _STR, "size": _enum("1280*720", "720*1280", "1920*1080", "1080*1920", "832*480", "480*832"),
+        "duration": _enum(5, 10), "negative_prompt": _STR, "seed": _INT(0, 2**31), "audio": _uri,
+        "enable_prompt_expansion": _BOOL}),
+    "wan-video/wan-2.5-i2v": ({"prompt", "image"}, {
+        "prompt": _STR, "image": _uri, "resolution": _enum("480p", "720p", "1080p"), "duration": _enum(5, 10),
+        "negative_prompt": _STR, "seed": _INT(0, 2**31), "audio": _uri, "enable_prompt_expansion": _BOOL}),
+}
+_IMAGE_INPUTS = {"image", "last_frame_image", "start_image", "end_image", "first_frame_image"}
+
+
+class ReplicateStandIn(StandIn):
+    provider = "replicate"
+    key_env = "REPLICATE_API_TOKEN"
+
+    def __init__(self, key, **kw):
+        super().__init__(key, **kw)
+        self.files: dict = {}
+
+    def _authed(self, h, quiet=False):
+        return h.headers.get("authorization") == f"Bearer {self.key}"
+
+    def make_id(self, n):
+        return f"r{n:04d}{uuid.uuid4().hex[:20]}"
+
+    def invalid(self, h, fields):
+        self.rejected.append(fields)
+        return self.reply(h, 422, {"title": "Input validation failed", "status": 422,
+                                   "detail": "\n".join(f"- {f}: {d}" for f, d in fields),
+                                   "invalid_fields": [{"type": "invalid", "field": f, "description": d}
+                                                      for f, d in fields]})
+
+    def image(self, value: str):
+        if value.startswith("data:"):
+            return base64.b64decode(value.split(",", 1)[1])
+        fid = value.rsplit("/", 1)[-1]
+        return self.files.get(fid)
+
+    def prediction(self, job, status, *, with_input=True, **extra):
+        created = datetime.fromtimestamp(job["created"], timezone.utc).isoformat().replace("+00:00", "Z")
+        p = {"id": job["id"], "model": job["model"], "version": "hidden", "status": status,
+             "created_at": created, "urls": {"get": f"{self.origin}/v1/predictions/{job['id']}",
+                                            "cancel": f"{self.origin}/v1/predictions/{job['id']}/cancel"},
+             "output": None, "error": None, "logs": "", "metrics": {}}
+        if with_input:
+            p["input"] = job["input"]
+        p.update(extra)
+        return p
+
+    def route(self, h, method, path, query, body):
+        if method == "POST" and path == "/v1/files":
+            fields, files = parse_multipart(h.headers.get("content-type", ""), body)
+            if "content" not in files:
+                return self.reply(h, 400, {"title": "Bad request", "detail": "content is required", "status": 400})
+            fid = uuid.uuid4().hex
+            self.files[fid] = files["content"][2]
+            return self.reply(h, 201, {"id": fid, "name": files["content"][0], "size": len(files["content"][2]),
+                                       "content_type": files["content"][1],
+                                       "urls": {"get": f"{self.origin}/v1/files/{fid}"}})
+        if method == "POST" and path.startswith("/v1/models/") and path.endswith("/predictions"):
+            model = path[len("/v1/models/"):-len("/predictions")]
+            if model not in REPLICATE_SCHEMAS:
+                return self.reply(h, 404, {"title": "Not found", "detail": "The requested resource could not be found.",
+                                           "status": 404})
+            doc = json.loads(body)
+            extra = sorted(set(doc) - {"input", "webhook", "webhook_completed", "webhook_events_filter", "stream"})
+            if extra:
+                return self.invalid(h, [(k, "Additional property is not allowed") for k in extra])
+            required, schema = REPLICATE_SCHEMAS[model]
+            inputs = doc.get("input") or {}
+            bad = [(f"input.{k}", "Additional property is not allowed") for k in sorted(set(inputs) - set(schema))]
+            bad += [(f"input.{k}", "is required") for k in sorted(required - set(inputs))]
+            bad += [(f"input.{k}", f"{inputs[k]!r} is not valid") for k in sorted(set(inputs) & set(schema))
+                    if not schema[k](inputs[k])]
+            if "reference_images" in inputs and ({"image", "last_frame_image"} & set(inputs)
+                                                 or inputs.get("resolution") == "1080p"):
+                bad.append(("input.reference_images", "cannot be used with 1080p or first/last frame images"))
+            if "end_image" in inputs and inputs.get("mode") != "pro":
+                bad.append(("input.end_image", "pro mode is required when this parameter is set"))
+            if model == "minimax/hailuo-02" and inputs.get("duration") == 10 and inputs.get("resolution") == "1080p":
+                bad.append(("input.duration", "10 seconds videos are not supported for 1080p resolution"))
+            if bad:
+                return self.invalid(h, bad)
+            images = {k: self.image(inputs[k]) for k in _IMAGE_INPUTS & set(inputs)}
+            if any(v is None for v in images.values()):
+                return self.invalid(h, [("input", "an image URL could not be fetched")])
+            seconds = inputs.get("duration", 5)
+            late = self.late_fault()
+            if late is None and self.apply_fault(h, "submit"):
+                return
+            first = images.get("image") or images.get("start_image") or images.get("first_frame_image")
+            last = images.get("last_frame_image") or images.get("end_image")
+            job = self.new_job(doc, seconds, first, last)
+            job["model"], job["input"] = model, inputs
+            job["refs"] = [self.image(v) for v in inputs.get("reference_images") or []]
+            if self.after_create(h, late):
+                return
+            return self.reply(h, 201, self.prediction(job, "starting"))
+        if method == "GET" and path == "/v1/predictions":
+            if self.apply_fault(h, "list"):
+                return
+            jobs = sorted(self.jobs.values(), key=lambda j: (-j["created"], -j["n"]))
+            start = int(query.get("cursor", ["0"])[0])
+            page = jobs[start:start + 2]  # small pages: the client must follow "next"
+            nxt = f"{self.origin}/v1/predictions?cursor={start + 2}" if start + 2 < len(jobs) else None
+            return self.reply(h, 200, {"previous": None, "next": nxt,
+                                       "results": [self.prediction(j, "processing", with_input=False) for j in page]})
+        if method == "GET" and path.startswith("/v1/predictions/"):
+            if self.apply_fault(h, "poll"):
+                return
+            job = self.jobs.get(path.rsplit("/", 1)[-1])
+            if job is None:
+                return self.reply(h, 404, {"title": "Not found", "detail": "Prediction not found", "status": 404})
+            state = self.job_state(job)
+            if state == "running":
+                return self.reply(h, 200, self.prediction(job, "processing"))
+            if state in ("failed", "moderation"):
+                return self.reply(h, 200, self.prediction(job, "failed", error=job["outcome"][1]))
+            return self.reply(h, 200, self.prediction(job, "succeeded", output=f"{self.cdn}/{job['id']}.mp4",
+                                                      metrics={"predict_time": 1.5}))
+        self.reply(h, 404, {"title": "Not found", "detail": f"no route {method} {path}", "status": 404})
+
+
+STANDINS = {"veo": VeoStandIn, "runway": RunwayStandIn, "luma": LumaStandIn, "openai-videos": OpenAIStandIn,
+            "replicate": ReplicateStandIn}
 
 
 def base_url(server: StandIn) -> str:
@@ -583,12 +867,12 @@ def child(argv) -> None:
     sys.path.insert(0, cfg["tests_dir"])
     from fractions import Fraction
 
+    from test_hosted import make_request  # noqa: E402  (tests dir on sys.path)
+
     from songreel.generate import registry
     from songreel.generate.base import ProjectInfo
     from songreel.generate.store import ClipStore
     from songreel.schema.storyboard import BackendSpec
-
-    from test_hosted import make_request  # noqa: E402  (tests dir on sys.path)
 
     store_dir = Path(cfg["store_dir"])
     project = ProjectInfo(width=1280, height=720, fps=Fraction(24), base_dir=store_dir.parent, store_dir=store_dir)

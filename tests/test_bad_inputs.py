@@ -24,7 +24,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +44,7 @@ PERMISSION = {"21-unreadable-storyboard", "22-unreadable-song", "25-output-folde
 KINDS = {
     "plan": ["plan", "video.yaml"],
     "plan-hide-httpx": ["plan", "video.yaml"],
+    "plan-cost-hide-httpx": ["plan", "video.yaml", "--cost"],
     "render": ["render", "video.yaml", "-o", "out.mp4"],
     "render-ok": ["render", "video.yaml", "-o", "out.mp4"],
     "render-clip": ["render", "video.yaml", "-o", "clip.mp4"],
@@ -131,6 +131,12 @@ def _tiny_video(path: Path) -> None:
             w.write(np.full((36, 64, 3), 20 * i, dtype=np.uint8))
 
 
+def _still_png(path: Path) -> None:
+    from PIL import Image
+
+    Image.fromarray(np.full((36, 64, 3), 128, dtype=np.uint8)).save(path)
+
+
 SETUP = {
     "16-text-file-named-mp3": lambda d: (d / "song.mp3").write_text("ID3? no: these are my lyrics, not audio\n"),
     "17-empty-audio-file": lambda d: (d / "empty.wav").write_bytes(b""),
@@ -145,6 +151,8 @@ SETUP = {
     "49-corrupt-lock-file": lambda d: (d / "video.lock.json").write_text('{"schema": "songreel.Lock.1", "shots": [\n'),
     "51-song-is-a-folder": lambda d: (d / "music").mkdir(),
     "52-first-frame-not-an-image": lambda d: (d / "still.png").write_text("not a picture\n"),
+    "58-footage-option-typo-on-a-shot": lambda d: _still_png(d / "still.png"),
+    "59-footage-option-out-of-range": lambda d: _still_png(d / "still.png"),
 }
 
 
@@ -228,7 +236,7 @@ def test_bad_input(name, seeded_store, tmp_path, monkeypatch):
     if name in SUBPROCESS or name in PERMISSION:
         code, out, err = run_subprocess(d, args, unprivileged=unprivileged)
     else:
-        if kind == "plan-hide-httpx":
+        if kind.endswith("hide-httpx"):
             from songreel.generate import registry
 
             real = registry.missing_modules
@@ -248,7 +256,7 @@ def test_bad_input(name, seeded_store, tmp_path, monkeypatch):
     new = set(after) - set(before)
     if spec["exit"] == 0:
         assert new <= OUTPUTS_OK, new
-        assert (d / "out.mp4").stat().st_size > 0
+        assert not kind.startswith("render") or (d / "out.mp4").stat().st_size > 0
         assert err.strip() == "", err
         return
     assert not new, f"files appeared: {new}"

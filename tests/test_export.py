@@ -17,8 +17,9 @@ import pytest
 
 otio = pytest.importorskip("opentimelineio")
 
-from songreel.errors import InputError, MissingExtraError, MissingFileError  # noqa: E402
+from songreel.errors import InputError, MissingExtraError, MissingFileError, OutputError  # noqa: E402
 from songreel.export import timeline as tlmod  # noqa: E402
+from songreel.export import timeline_files as tlmod_files  # noqa: E402
 from songreel.export.timeline import (  # noqa: E402
     edit_to_otio, media_path, read_timeline, summarize, write_timeline)
 from songreel.schema.clip import ClipRef  # noqa: E402
@@ -27,7 +28,8 @@ from songreel.schema.plan import PlannedShot, PlannedTransition, Plan, Segment  
 from songreel.schema.storyboard import BackendSpec, ShotSpec  # noqa: E402
 from songreel.timebase import frames_in  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "otio"
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "otio"
+needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"the shared real timelines ({DATA}) are absent")
 SONG_SECONDS = 10
 W, H = 64, 36
 
@@ -182,10 +184,15 @@ def test_otio_export_reads_back_exactly(edits, tmp_path, fps):
     top_clips = [c for c in tl.video_tracks()[0] if isinstance(c, otio.schema.Clip)]
     assert len(top_clips) == sum(1 for c in edit.clips if len(c) == 1)
 
-    # transitions where planned, with offsets from the planned frames
+    # dissolves where planned, with offsets from the planned frames; the dip is a cut plus a marker
     trs = [t for t in tl.video_tracks()[0] if isinstance(t, otio.schema.Transition)]
-    planned = [s for s in plan.shots if s.transition and s.transition.kind != "cut"]
-    assert len(trs) == len(planned) == 3
+    planned = [s for s in plan.shots if s.transition and s.transition.kind not in ("cut", "dip")]
+    assert len(trs) == len(planned) == 2
+    dips = list(tl.video_tracks()[0].markers)
+    assert [(m.name, m.marked_range, m.color, m.metadata["songreel"]["colour"]) for m in dips] == [
+        ("dip to black", TR(RT(132, rate), RT(6, rate)), otio.schema.MarkerColor.BLACK, "black")]
+    assert items[2].range_in_parent().end_time_exclusive() == RT(138, rate) == \
+        items[3].range_in_parent().start_time
     for t, s in zip(trs, planned):
         assert t.transition_type == otio.schema.TransitionTypes.SMPTE_Dissolve
         assert t.in_offset == RT(s.end - s.transition.start, rate)
@@ -195,7 +202,7 @@ def test_otio_export_reads_back_exactly(edits, tmp_path, fps):
         assert t.in_offset.value <= plan.shots[s.index + 1].head
         assert t.out_offset.value <= s.tail
         assert t.range_in_parent().start_time == RT(s.transition.start, rate)
-    assert trs[1].metadata["songreel"]["colour"] == "black"
+        assert "fitted" not in t.metadata["songreel"]
 
     # markers: one per beat inside the song, bars on downbeats, sections by label
     inside, bars = expected_beats(plan)
@@ -230,7 +237,7 @@ def test_otio_export_reads_back_exactly(edits, tmp_path, fps):
 
     s = summarize(tl)
     assert (s.clips, s.frames, s.transitions, s.video_tracks, s.audio_tracks) == (
-        len(refs), plan.total_frames, 3, 1, 1)
+        len(refs), plan.total_frames, 2, 1, 1)
 
 
 def test_link_and_absolute_media(edits, tmp_path):
@@ -306,7 +313,7 @@ def test_fcp7_xml_round_trip(edits, tmp_path, fps):
     assert "04 Rain 🌧️ مطر שלום" in names and "02 Walk · 2/2" in names
     assert len(tl.tracks.markers) == len(expected_beats(plan)[0]) + len(plan.sections)
     trs = [t for t in tl.video_tracks()[0] if isinstance(t, otio.schema.Transition)]
-    assert [(t.in_offset.to_frames(), t.out_offset.to_frames()) for t in trs] == [(4, 4), (6, 0), (6, 6)]
+    assert [(t.in_offset.to_frames(), t.out_offset.to_frames()) for t in trs] == [(4, 4), (6, 6)]
     assert len(tl.audio_tracks()) >= 1
     for c in tl.find_clips():
         ref = c.media_reference
@@ -328,14 +335,14 @@ def test_edl_round_trip(edits, tmp_path, fps):
     assert tl.duration().to_frames() == plan.total_frames
     # CMX3600 dissolves start at the record frame where the planned transition starts and last its frames
     trs = [t for t in v1 if isinstance(t, otio.schema.Transition)]
-    planned = [s.transition for s in plan.shots if s.transition and s.transition.kind != "cut"]
+    planned = [s.transition for s in plan.shots if s.transition and s.transition.kind not in ("cut", "dip")]
     assert [(t.range_in_parent().start_time.to_frames(), t.range_in_parent().duration.to_frames())
             for t in trs] == [(p.start, p.frames) for p in planned]
     # the incoming clip's media is aligned: its source frame 0 sits at its segment's first frame
     starts = sorted(c.range_in_parent().start_time.to_frames() for c in clips)
-    cuts = sorted({0} | {s.start for s in plan.shots if not (plan.shots[s.index - 1].transition or
-                                                             PlannedTransition("cut", 0, 0, 0)).frames}
-                  | {p.start for p in planned} | {g.start for s in plan.shots for g in s.segments[1:]})
+    hard = [s.start for s in plan.shots[1:] if plan.shots[s.index - 1].transition is None or
+            plan.shots[s.index - 1].transition.kind in ("cut", "dip")]
+    cuts = sorted({0} | set(hard) | {p.start for p in planned} | {g.start for s in plan.shots for g in s.segments[1:]})
     assert starts == cuts
     text = out.read_text()
     assert "film_media/shot002-walk-part2.mp4" in text
@@ -345,6 +352,7 @@ def test_edl_round_trip(edits, tmp_path, fps):
 # real timelines from other tools
 
 
+@needs_data
 def test_real_otio_v0181_files():
     p = read_timeline(DATA / "otio" / "v0.18.1" / "premiere_example.otio")
     s = summarize(p)
@@ -353,6 +361,7 @@ def test_real_otio_v0181_files():
     assert (s.clips, round(s.duration, 2)) == (9, 43.71)
 
 
+@needs_data
 @pytest.mark.parametrize("name", ["premiere_example.otio", "screening_example.otio"])
 def test_marker3_files_give_one_line_error(name):
     with pytest.raises(InputError) as e:
@@ -361,18 +370,21 @@ def test_marker3_files_give_one_line_error(name):
     assert "\n" not in msg and name in msg and "Marker.3" in msg and "Marker.2" in msg
 
 
+@needs_data
 @pytest.mark.parametrize("name,clips", [("simple_cut.otio", 4), ("transition_test.otio", 3),
                                         ("nested_example.otio", 7), ("multitrack.otio", 5)])
 def test_other_real_otio(name, clips):
     assert summarize(read_timeline(DATA / "otio" / name)).clips == clips
 
 
+@needs_data
 @pytest.mark.skipif(not has_adapter("fcp_xml"), reason="otio-fcp-adapter not installed")
 def test_real_fcp7_xml():
     s = summarize(read_timeline(DATA / "fcp7xml" / "premiere_example.xml"))
     assert (s.clips, round(s.duration, 2)) == (13, 42.37)
 
 
+@needs_data
 @pytest.mark.skipif(not has_adapter("cmx_3600"), reason="otio-cmx3600-adapter not installed")
 def test_real_edl():
     s = summarize(read_timeline(DATA / "edl" / "screening_example.edl"))
@@ -452,3 +464,34 @@ def test_decode_frame_seeks(tmp_path):
     for i in (0, 7, 12, 13, 35, 59, 80):
         want = min(i, 59) * 4
         assert abs(decode_frame(path, i, Fraction(24)).mean() - want) < 3, i
+
+
+def test_a_failed_export_leaves_nothing_behind(edits, tmp_path, monkeypatch):
+    edit = edits[Fraction(24)]
+
+    def refuse(*a, **k):
+        raise ValueError("value cannot be negative here")
+
+    monkeypatch.setattr(otio.adapters, "write_to_file", refuse)
+    for name in ("film.xml", "new/folder/film.edl"):
+        with pytest.raises(OutputError, match=r"adapter failed: ValueError: value cannot be negative here"):
+            write_timeline(edit, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []          # no media folder, no temp file, no created folders
+
+    # media placing fails halfway: what this call added goes, what was there stays
+    keep = tmp_path / "film_media"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("mine")
+    real_place = tlmod_files.place
+    calls = []
+
+    def place_then_fail(src, dst, mode):
+        calls.append(dst)
+        if len(calls) == 3:
+            raise OutputError(f"{dst}: cannot write media (disk full)")
+        real_place(src, dst, mode)
+
+    monkeypatch.setattr(tlmod_files, "place", place_then_fail)
+    with pytest.raises(OutputError, match="disk full"):
+        write_timeline(edit, tmp_path / "film.otio")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["film_media", "notes.txt"]

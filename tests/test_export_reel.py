@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -11,7 +9,35 @@ otio = pytest.importorskip("opentimelineio")
 reel = pytest.importorskip("songreel.reel")
 pytest.importorskip("librosa")
 
-from songreel.export.timeline import media_path, read_timeline, summarize, write_timeline  # noqa: E402
+from songreel.export.timeline import media_path, read_timeline, write_timeline  # noqa: E402
+
+
+def check_handles(tl) -> int:
+    """Every transition on V1 uses media its neighbours have (no negative source time, nothing past a
+    clip's available range); returns how many there are."""
+    v1 = list(tl.video_tracks()[0])
+    n = 0
+    for k, t in enumerate(v1):
+        if not isinstance(t, otio.schema.Transition):
+            continue
+        n += 1
+        before, after = v1[k - 1], v1[k + 1]
+        assert t.in_offset.value >= 0 and t.out_offset.value >= 0
+        head = after.source_range.start_time - t.in_offset
+        assert head.value >= 0, (t.name, head)
+        tail_end = before.source_range.end_time_exclusive() + t.out_offset
+        for item, need_from, need_to in ((after, head, None), (before, None, tail_end)):
+            ref = getattr(item, "media_reference", None)
+            avail = ref.available_range if ref is not None else None
+            if avail is None and isinstance(item, otio.schema.Stack):
+                avail = otio.opentime.TimeRange(duration=item[0].duration())
+            if avail is None:
+                continue
+            if need_from is not None:
+                assert need_from >= avail.start_time, (t.name, need_from, avail)
+            if need_to is not None:
+                assert need_to.to_seconds() <= avail.end_time_exclusive().to_seconds() + 1e-6, (t.name, need_to, avail)
+    return n
 
 
 def test_demo_render_with_otio(tmp_path):
@@ -33,7 +59,8 @@ def test_demo_render_with_otio(tmp_path):
     for item, shot in zip(items, plan.shots):
         assert item.range_in_parent() == TR(RT(shot.start, rate), RT(shot.frames, rate))
         assert item.metadata["songreel"]["prompt"] == shot.prompt
-    planned = [s for s in plan.shots if s.transition and s.transition.frames and s.transition.kind != "cut"]
+    planned = [s for s in plan.shots if s.transition and s.transition.frames and
+               s.transition.kind not in ("cut", "dip", "dip-white")]
     trs = [t for t in tl.video_tracks()[0] if isinstance(t, otio.schema.Transition)]
     assert [(t.in_offset.value, t.out_offset.value) for t in trs] == [
         (s.end - s.transition.start, s.transition.end - s.end) for s in planned]
@@ -44,9 +71,23 @@ def test_demo_render_with_otio(tmp_path):
     assert kinds.count("beat") + kinds.count("bar") == len(inside)
     assert kinds.count("bar") == sum(1 for d in plan.downbeat_beats if 0 <= plan.beat_frames[d] < plan.total_frames)
 
-    if "fcp_xml" in {a.name for a in otio.plugins.ActiveManifest().adapters}:
-        write_timeline(res.edit, tmp_path / "film.xml")
-        assert summarize(read_timeline(tmp_path / "film.xml")).frames == plan.total_frames
+    assert {s.transition.kind for s in plan.shots if s.transition} >= {"crossfade", "dip"}
+    dips = [m for m in tl.video_tracks()[0].markers if m.metadata["songreel"]["kind"] == "dip"]
+    assert len(dips) == sum(1 for s in plan.shots if s.transition and s.transition.kind == "dip")
+    check_handles(tl)
+
+    # the demo exports to every format, and each reads back through OTIO's own adapters with every
+    # transition inside the media it has
+    adapters = {a.name for a in otio.plugins.ActiveManifest().adapters}
+    for suffix, adapter, kwargs in ((".otio", "otio_json", {}), (".xml", "fcp_xml", {}),
+                                    (".edl", "cmx_3600", {"rate": rate})):
+        if adapter not in adapters:
+            continue
+        out = tmp_path / f"again{suffix}"
+        write_timeline(res.edit, out)
+        back = otio.adapters.read_from_file(str(out), adapter_name=adapter, **kwargs)
+        assert back.duration().to_frames() == plan.total_frames, suffix
+        assert check_handles(back) == len(planned), suffix
 
     sheet = contact_sheet(res.edit, tmp_path / "sheet.png", thumb_width=128)
     with Image.open(sheet.path) as im:

@@ -111,3 +111,65 @@ def test_burn_in():
         burn.apply(np.zeros((4, 4), np.uint8), 1.0)
     with pytest.raises(InputError, match="position"):
         LyricBurnIn([], fps, position="left")
+
+
+def test_a_line_without_an_end_leaves_before_an_instrumental(tmp_path):
+    """LRC gives no end: a line stays until the next one, for HOLD seconds at most."""
+    from songreel.export.subtitles import HOLD
+
+    p = tmp_path / "song.lrc"
+    p.write_text("[00:01.00]sung\n[00:03.00]before the solo\n[00:30.00]after the solo\n[00:33.00]ended\n"
+                 "[00:34.50]\n", encoding="utf-8")
+    fps = Fraction(24)
+    cues = lyric_cues(load_lyrics(p), fps=fps, total_frames=40 * 24)
+    assert [(c.text, c.start_frame, c.end_frame) for c in cues] == [
+        ("sung", 24, 72),                                   # up to the next line
+        ("before the solo", 72, 72 + round(HOLD * 24)),     # not through the 27 s instrumental
+        ("after the solo", 720, 792),
+        ("ended", 792, 828)]                                # the empty time tag ends it
+    text = srt_text(cues, fps=fps)
+    assert "00:00:03,000 --> 00:00:08,000\nbefore the solo" in text
+    assert HOLD == 5.0
+
+
+def test_burned_in_lyrics_stay_clear_of_the_animatic_caption(tmp_path):
+    from songreel.schema.analysis import Analysis
+    from songreel.generate.animatic import AnimaticBackend
+    from songreel.generate.base import ProjectInfo
+    from songreel.ingest.storyboard import load_storyboard
+    from songreel.plan.planner import make_plan
+    from songreel.schema.clip import GenerationRequest
+    from songreel.schema.storyboard import BackendSpec
+
+    w, h, fps = 320, 180, Fraction(24)
+    frames = {}
+    for caption in (True, False):
+        be = AnimaticBackend(BackendSpec(name="animatic", options={"caption": caption}),
+                             project=ProjectInfo(w, h, fps, tmp_path, tmp_path / ".songreel"))
+        req = GenerationRequest(backend="animatic", model="animatic", version="1", prompt="a long prompt " * 8,
+                                negative="", seed=3, frames=2, fps=fps, width=w, height=h,
+                                context={"caption": "shot 1", "position": "1.1", "section": "verse"})
+        res = be.generate(req, tmp_path / f"{caption}.mp4")
+        frames[caption] = np.asarray(res.tail_frames)[-1]
+    caption_rows = set(np.nonzero((np.abs(frames[True].astype(int) - frames[False]) > 8).any(axis=(1, 2)))[0])
+    assert caption_rows and min(caption_rows) > h // 2          # the caption strip is at the bottom
+
+    beats = tuple(0.25 + 0.5 * k for k in range(20))
+    a = Analysis(duration=10.0, tempo=120.0, meter=4, beats=beats, downbeats=beats[::4], sections=())
+    lines = (LyricLine(0.5, 4.0, "words that must stay readable", 1),)
+    for backend, clear in (("animatic", True), ("{name: animatic, caption: false}", False), ("footage", False)):
+        sb_path = tmp_path / "sb.yaml"
+        shot = "clip: x.mp4" if backend == "footage" else "prompt: x"
+        sb_path.write_text(f"songreel: 1\nsong: s.wav\nvideo: {{width: {w}, height: {h}}}\n"
+                           f"backend: {backend if backend != 'footage' else 'animatic'}\nshots:\n  - {shot}\n")
+        plan = make_plan(load_storyboard(sb_path), a)
+        burn = LyricBurnIn.for_plan(lines, plan)
+        out = burn.apply(frames[True], 1.0)
+        lyric_rows = set(np.nonzero((out != frames[True]).any(axis=(1, 2)))[0])
+        assert lyric_rows, backend
+        assert burn.position == ("top" if clear else "bottom"), backend
+        if clear:
+            assert not lyric_rows & caption_rows, backend
+    # placed at the bottom over a caption, they would overlap: what the placement avoids
+    bottom = LyricBurnIn.from_lyrics(lines, fps=fps, position="bottom").apply(frames[True], 1.0)
+    assert set(np.nonzero((bottom != frames[True]).any(axis=(1, 2)))[0]) & caption_rows

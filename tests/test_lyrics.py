@@ -31,11 +31,11 @@ def write(tmp_path, name, text):
 def test_lrc(tmp_path):
     lines = load_lyrics(write(tmp_path, "song.lrc", LRC))
     assert [(l.index, l.start, l.end, l.text) for l in lines] == [
-        (1, 1.0, 3.5, "First line"),
-        (2, 3.5, 5.123, "Chorus, repeated!"),
+        (1, 1.0, None, "First line"),                  # LRC gives no end: the subtitles hold it a while
+        (2, 3.5, None, "Chorus, repeated!"),
         (3, 5.123, 8.0, "Third with word stamps"),     # ends at the empty time tag
-        (4, 12.5, 20.25, "I remember the summer"),
-        (5, 20.25, 62.0, "Chorus, repeated!"),         # the second time tag of the chorus line
+        (4, 12.5, None, "I remember the summer"),
+        (5, 20.25, None, "Chorus, repeated!"),         # the second time tag of the chorus line
         (6, 62.0, None, "Later on"),
     ]
     assert all(isinstance(l, LyricLine) for l in lines)
@@ -44,7 +44,9 @@ def test_lrc(tmp_path):
 def test_lrc_offset(tmp_path):
     # LRC offset: positive milliseconds make the lyrics come earlier
     lines = load_lyrics(write(tmp_path, "o.lrc", "[offset:+500]\n[00:01.00]a\n[00:02.00]b\n"))
-    assert [(l.start, l.end) for l in lines] == [(0.5, 1.5), (1.5, None)]
+    assert [(l.start, l.end) for l in lines] == [(0.5, None), (1.5, None)]
+    lines = load_lyrics(write(tmp_path, "o3.lrc", "[offset:+500]\n[00:01.00]a\n[00:02.00]\n"))
+    assert [(l.start, l.end) for l in lines] == [(0.5, 1.5)]
     lines = load_lyrics(write(tmp_path, "o2.lrc", "[offset:-250]\n[00:01.00]a\n"))
     assert lines[0].start == 1.25
 

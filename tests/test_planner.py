@@ -109,9 +109,51 @@ def test_unknown_section_says_what_the_song_has(tmp_path):
 
 
 def test_anchor_out_of_order(tmp_path):
+    # an over-long length is reported on its own line, with the room there is
     sb = storyboard(tmp_path, "  - prompt: a\n    length: 20 bars\n  - prompt: b\n    at: chorus\n")
-    with pytest.raises(PlanError, match="anchors must follow the shot order"):
+    with pytest.raises(PlanError) as e:
         make_plan(sb, grid_analysis())
+    assert str(e.value).endswith(
+        'sb.yaml:6: shots[0].length: "20 bars" runs to 0:40.25, past shot 2\'s at: "chorus" at 0:24.25; shot 1 has '
+        "12 bars from 0:00.25 to there: shorten it, or leave out its length to stretch it to the anchor")
+    sb = storyboard(tmp_path, "  - prompt: a\n    length: 2 bars\n  - prompt: b\n    length: 20 bars\n"
+                              "  - prompt: c\n    length: 1 bar\n  - prompt: d\n    at: '0:30'\n")
+    with pytest.raises(PlanError) as e:
+        make_plan(sb, grid_analysis())
+    msg = str(e.value)
+    assert 'sb.yaml:8: shots[1].length: "20 bars" runs to 0:44.25, past shot 4\'s at: "0:30" at 0:30.25 ' \
+           "(snapped to the nearest beat, +0.25 s, so the cut lands on the music) (and shot 3 after it has no " \
+           "room); shot 2 has 13 bars from 0:04.25 to there" in msg
+    # anchors out of order among themselves are reported on the anchor, a time anchor's snap explained
+    sb = storyboard(tmp_path, "  - prompt: a\n  - prompt: b\n    at: bar 5\n  - prompt: c\n    at: '0:03'\n")
+    with pytest.raises(PlanError) as e:
+        make_plan(sb, grid_analysis())
+    assert 'shots[2].at: at: "0:03" is 0:03.25 (snapped to the nearest beat, +0.25 s, so the cut lands on ' \
+           "the music), not after shot 2's start at 0:08.25; anchors must follow the shot order" in str(e.value)
+
+
+def test_stretched_shots_say_so(tmp_path):
+    sb = storyboard(tmp_path, "  - prompt: a locker\n    length: 2 bars\n  - prompt: a porch\n    length: 8 beats\n"
+                              "  - prompt: the chorus\n    at: chorus 2\n    length: 3 bars\n")
+    plan = make_plan(sb, grid_analysis())
+    s = plan.shots
+    assert s[0].notes == ()
+    assert s[1].notes == ('stretched from "8 beats" (4.00 s) to 34 bars (68.00 s) to meet shot 3\'s at: "chorus 2" '
+                          "at 1:12.25",)
+    assert s[2].notes == ("stretched from 3 bars to 27.75 s (+21.75 s) to end with the song",)
+    assert plan.warnings == ("shot 2 (a porch): " + s[1].notes[0], "shot 3 (the chorus): " + s[2].notes[0])
+    assert plan.to_dict()["shots"][1]["notes"] == list(s[1].notes)
+    # an open length meeting an anchor is what was asked for: no note
+    sb = storyboard(tmp_path, "  - prompt: a\n  - prompt: b\n    at: chorus\n")
+    assert all(not x.notes for x in make_plan(sb, grid_analysis()).shots[:1])
+
+
+def test_bars_and_beats_are_worded_in_the_singular_and_plural():
+    from songreel.plan.wording import bars_beats
+
+    assert [bars_beats(b, 4) for b in (1, 3, 4, 5, 7, 8, 68, 2.5)] == [
+        "1 beat", "3 beats", "1 bar", "1 bar 1 beat", "1 bar 3 beats", "2 bars", "17 bars", "2.5 beats"]
+    assert bars_beats(7, 3) == "2 bars 1 beat"
 
 
 def test_transitions_are_centred_and_get_handles(tmp_path):
@@ -184,3 +226,39 @@ def test_storyboard_sections_override_the_detected_ones(tmp_path):
                      extra="sections:\n  - {at: '0:40', label: chorus}\n  - {at: bar 3, label: verse}\n")
     with pytest.raises(PlanError, match=r"sections\[1\]\.at: sections must be in song order"):
         apply_overrides(grid_analysis(), bad)
+
+
+def test_section_labels_match_whatever_their_case(tmp_path):
+    secs = (Section(0.0, 10.25, "intro"), Section(10.25, 30.25, "A"), Section(30.25, 50.25, "B"),
+            Section(50.25, 70.25, "chorus"), Section(70.25, 90.25, "A"), Section(90.25, 100.0, "Big Drop"))
+    a = grid_analysis(sections=secs)
+    fps = Fraction(24)
+    for at, start in (("A", 10.25), ("a", 10.25), ("'A 1'", 10.25), ("'a 2'", 70.25), ("B", 30.25),
+                      ("CHORUS", 50.25), ("section 3", 30.25), ("'Section 6'", 90.25), ("big drop", 90.25),
+                      ("'Big  Drop'", 90.25)):
+        sb = storyboard(tmp_path, f"  - prompt: x\n    length: 1 bar\n  - prompt: y\n    at: {at}\n")
+        assert make_plan(sb, a).shots[1].start == seconds_to_frame(start, fps), at
+    # the name `analyze` prints (label + occurrence) is usable as written
+    from songreel.plan.planner import section_occurrences
+
+    for label, k, sec in section_occurrences(secs)[1:]:
+        sb = storyboard(tmp_path, f"  - prompt: x\n    length: 1 bar\n  - prompt: y\n    at: '{label} {k}'\n")
+        assert make_plan(sb, a).shots[1].start == seconds_to_frame(sec.start, fps), (label, k)
+    with pytest.raises(PlanError) as e:
+        make_plan(storyboard(tmp_path, "  - prompt: x\n    length: 1 bar\n  - prompt: y\n    at: section 7\n"), a)
+    assert "no section 7: the song has 6 sections (1: intro at 0:00, 2: A at 0:10," in str(e.value)
+    with pytest.raises(PlanError) as e:
+        make_plan(storyboard(tmp_path, "  - prompt: x\n    length: 1 bar\n  - prompt: y\n    at: Chorsu\n"), a)
+    assert 'did you mean "chorus"' in str(e.value) and '"section 1" to "section 6"' in str(e.value)
+
+
+def test_storyboard_section_labels_match_whatever_their_case(tmp_path):
+    from songreel.plan.planner import apply_overrides
+
+    extra = "sections:\n  - {at: bar 3, label: Verse}\n  - {at: '0:40', label: Pre-Chorus}\n"
+    for at in ("Verse", "verse", "'VERSE 1'", "section 2"):
+        sb = storyboard(tmp_path, f"  - prompt: a\n    length: 1 bar\n  - prompt: b\n    at: {at}\n"
+                                  "  - prompt: c\n    at: pre-chorus\n", extra=extra)
+        plan = make_plan(sb, apply_overrides(grid_analysis(), sb))
+        assert plan.shots[1].start == seconds_to_frame(4.25, Fraction(24)), at
+        assert plan.shots[2].start == seconds_to_frame(40.25, Fraction(24)) and plan.shots[2].section == "Pre-Chorus"

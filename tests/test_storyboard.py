@@ -79,10 +79,12 @@ def test_edits_return_copies(tmp_path):
 
 @pytest.mark.parametrize("old,new,line,fragment", [
     ("length: 2 bars", "length: 3 bras", 13,
-     'shots[0].length: got "3 bras", expected "N bars", "N beats" or "N s"'),
+     'shots[0].length: got "3 bras", expected "N bars", "N beats", "N s" or minutes:seconds ("1:30")'),
     ("length: 8 beats", "length: 0 beats", 16, "shots[1].length: got \"0 beats\", expected a length greater than zero"),
     ("length: 8 beats", "length: -2 bars", 16, 'shots[1].length: got "-2 bars"'),
-    ("length: 8 beats", "length: 8", 16, "shots[1].length: got 8 (no unit)"),
+    ("length: 8 beats", "length: 8", 16, 'shots[1].length: got 8 (no unit), expected "N bars", "N beats", "N s" or '
+     'minutes:seconds ("1:30") (did you mean "8 s" or "8 beats"?)'),
+    ("length: 8 beats", "length: 1:75", 16, 'shots[1].length: got "1:75", expected'),
     ("    seed: 7", "    sed: 7", 17, 'shots[1].sed: unknown key "sed" (did you mean "seed"?)'),
     ("    seed: 7", "    seed: lucky", 17, 'shots[1].seed: got "lucky", expected an integer'),
     ("title: The", "titel: The", 2, 'unknown key "titel" (did you mean "title"?)'),
@@ -138,7 +140,9 @@ def test_unicode_prompts_are_fine(tmp_path):
 
 
 @pytest.mark.parametrize("text,unit,amount", [("2 bars", "bars", 2), ("1 bar", "bars", 1), ("8 beats", "beats", 8),
-                                              ("4.5 s", "s", Fraction(9, 2)), ("1/2 bar", "bars", Fraction(1, 2))])
+                                              ("4.5 s", "s", Fraction(9, 2)), ("1/2 bar", "bars", Fraction(1, 2)),
+                                              ("1:30", "s", 90), ("0:07.5", "s", Fraction(15, 2)),
+                                              ("1:02:03", "s", 3723)])
 def test_parse_length(text, unit, amount):
     assert parse_length(text) == Length(Fraction(amount), unit)
 
@@ -152,3 +156,24 @@ def test_parse_anchor_and_transition():
     assert t.kind == "crossfade" and t.length == Length(Fraction(1), "beats")
     with pytest.raises(ValueError, match="a cut has no length"):
         parse_transition("cut 2 beats")
+
+
+@pytest.mark.parametrize("written", ["1:30", '"1:30"', "'1:30'", "1:30.0", '"90 s"'])
+def test_clock_lengths_are_seconds_quoted_or_not(tmp_path, written):
+    """YAML 1.1 reads an unquoted 1:30 as the base-60 integer 90; the loader keeps it as written."""
+    sb = load_text(tmp_path, GOOD.replace("length: 8 beats", f"length: {written}"))
+    assert sb.shots[1].length == Length(Fraction(90), "s")
+
+
+def test_clock_anchors_keep_what_was_written(tmp_path):
+    sb = load_text(tmp_path, GOOD.replace("    seed: 7\n", "    seed: 7\n    at: 1:02.5\n").replace(
+        "length: 8 beats", "length: 2 bars"))
+    assert sb.shots[1].at.seconds == Fraction(125, 2) and sb.shots[1].at.raw == "1:02.5"
+
+
+def test_section_anchors_fold_case():
+    assert parse_anchor("A").name == "a" and parse_anchor("A 1").occurrence == 1
+    assert parse_anchor("Verse 2").name == "verse" and parse_anchor("Verse 2").occurrence == 2
+    assert parse_anchor("Big  Drop").name == "big drop"
+    s3 = parse_anchor("Section 3")
+    assert (s3.kind, s3.name, s3.number) == ("section", "", 3)

@@ -18,6 +18,7 @@ the error tree rooted at :class:`SongreelError`.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import types
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,9 @@ from .errors import (
 from .progress import Progress
 
 __version__ = "0.1.0"
+
+# a library adds no handler of its own: the application (or the CLI's -v / --log-file) decides
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _LAZY = {
     "load": ".api", "loads": ".api", "analyze": ".api", "plan": ".api", "estimate_cost": ".api", "render": ".api", "export": ".api",

@@ -279,8 +279,8 @@ def export(storyboard: StoryboardLike, path: Union[str, "os.PathLike[str]", Sequ
     from .reel import build_edit, check_output_file
 
     many = isinstance(path, (list, tuple))
-    wanted = [_path_arg(p, "path", "a file path ending in " + ", ".join(EXPORT_SUFFIXES))
-              for p in (path if many else [path])]
+    given: Sequence = path if isinstance(path, (list, tuple)) else [path]
+    wanted = [_path_arg(p, "path", "a file path ending in " + ", ".join(EXPORT_SUFFIXES)) for p in given]
     if not wanted:
         raise InputError("path: got an empty list, expected at least one file to write")
     if media not in ("copy", "link", "absolute"):
@@ -299,7 +299,7 @@ def export(storyboard: StoryboardLike, path: Union[str, "os.PathLike[str]", Sequ
     return written if many else written[0]
 
 
-def _export_one(edit, sb, out: Path, media: str) -> Path:
+def _export_one(edit, sb, out: Path, media) -> Path:
     kind = EXPORT_SUFFIXES[out.suffix.lower()]
     if kind == "timeline":
         from .export.timeline import write_timeline
@@ -354,16 +354,19 @@ def store_info(folder: Union[str, "os.PathLike[str]"]) -> dict:
     -------
     dict
         ``root``, ``clips``, ``clip_bytes``, ``hits``, ``generations``, ``frames``, ``frame_bytes``,
-        ``analyses``, ``analysis_bytes``, ``temps``, ``throughput``.
+        ``analyses``, ``analysis_bytes``, ``temps``, ``throughput``, and ``spend`` per hosted backend
+        (``jobs``, ``seconds``, ``estimated_dollars``, ``reported_dollars``).
     """
     from .generate.store import ClipStore
     from .reel import STORE_DIR
+
+    from .generate.hosted.prices import spend_by_backend
 
     where = _project_folder(folder)
     root = where / STORE_DIR
     if not (root / "clips").is_dir():
         raise InputError(f"{where}: no songreel store here (expected {root}/); render a storyboard first")
-    return ClipStore(root, clean=False).info()
+    return {**ClipStore(root, clean=False).info(), "spend": spend_by_backend(root)}
 
 
 def clean_store(folder: Union[str, "os.PathLike[str]"], *, dry_run: bool = False) -> dict:

@@ -77,7 +77,7 @@ def remove_stale_temps(folder: Path, *, older_than: float | None = None, prefix:
     reused; a store on a network folder sees other machines' pids). ``prefix`` limits it to names
     starting with it (e.g. the temps of one output). Returns what was removed.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(Path(folder).iterdir())
     except OSError:

@@ -8,7 +8,7 @@ through the named converters here and nowhere else.
 from __future__ import annotations
 
 from fractions import Fraction
-from numbers import Real
+from typing import Union
 
 # NTSC-family rates that users write as decimals; kept exact.
 _NTSC = {
@@ -19,6 +19,9 @@ _NTSC = {
     "59.94": Fraction(60000, 1001),
     "119.88": Fraction(120000, 1001),
 }
+
+Seconds = Union[int, float, Fraction]
+"""A time in seconds at the edges of the timeline: user input and audio analysis."""
 
 
 def parse_fps(value) -> Fraction:
@@ -62,7 +65,7 @@ def parse_fps(value) -> Fraction:
     return fps
 
 
-def seconds_to_frame(seconds: Real, fps: Fraction) -> int:
+def seconds_to_frame(seconds: Seconds, fps: Fraction) -> int:
     """Nearest frame index to a time in seconds (half frames round up)."""
     exact = Fraction(seconds) * fps if not isinstance(seconds, float) else Fraction(repr(seconds)) * fps
     return int(exact + Fraction(1, 2)) if exact >= 0 else -int(-exact + Fraction(1, 2))
@@ -73,12 +76,12 @@ def frame_to_seconds(frame: int, fps: Fraction) -> Fraction:
     return Fraction(frame) / fps
 
 
-def frames_in(seconds: Real, fps: Fraction) -> int:
+def frames_in(seconds: Seconds, fps: Fraction) -> int:
     """Number of whole frames in a duration: ``round(seconds * fps)``, the song-length rule."""
     return seconds_to_frame(seconds, fps)
 
 
-def format_time(seconds: Real) -> str:
+def format_time(seconds: Seconds) -> str:
     """``m:ss.ss`` for people (e.g. ``1:02.50``)."""
     s = float(seconds)
     sign = "-" if s < 0 else ""

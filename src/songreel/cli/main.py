@@ -24,7 +24,6 @@ from .shell import (
     default_storyboard,
     escape,
     out_console,
-    plural,
     run,
     setup_logging,
     spend_confirmer,
@@ -216,12 +215,6 @@ def analyze(song: Path = typer.Argument(..., help="An audio file.", readable=Fal
         out_console.print(f"plot: {escape(str(plot))}")
 
 
-def _length_text(beats: int, meter: int) -> str:
-    bars, rest = divmod(beats, meter)
-    parts = ([plural(bars, "bar")] if bars else []) + ([plural(rest, "beat")] if rest else [])
-    return " ".join(parts) or "-"
-
-
 @app.command()
 def plan(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", readable=False),
          as_json: bool = typer.Option(False, "--json", help="Print JSON for tools."),
@@ -242,6 +235,7 @@ def plan(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", rea
                          "unpriced": est.unpriced}
         print(json.dumps(d))
         return
+    from ..plan.wording import bars_beats
     from ..timebase import format_time
 
     fps = float(p.fps)
@@ -253,12 +247,9 @@ def plan(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", rea
         written = s.spec.prompt or (str(s.spec.clip) if s.spec.clip is not None else s.prompt)
         prompt = written if len(written) <= 60 else written[:59] + "…"
         t.add_row(str(s.index + 1), escape(s.spec.name or ""), format_time(s.start / fps), s.position, s.section,
-                  f"{_length_text(s.end_beat - s.start_beat, p.meter)} / {s.frames / fps:.2f}s", str(s.frames), tr,
+                  f"{bars_beats(s.end_beat - s.start_beat, p.meter)} / {s.frames / fps:.2f}s", str(s.frames), tr,
                   s.backend.name + (f" ×{len(s.segments)}" if len(s.segments) > 1 else ""), escape(prompt))
     out_console.print(t)
-    for s in p.shots:
-        for note in getattr(s, "notes", ()) or ():
-            out_console.print(f"[yellow]note:[/] shot {s.index + 1}: {escape(note)}")
     for w in p.warnings:
         out_console.print(f"[yellow]note:[/] {escape(w)}")
     if est is not None:
@@ -321,7 +312,8 @@ def _mount_optional():
     """Sub-apps owned by other modules (models, store, export...), mounted when present."""
     import importlib
 
-    for mod, name in (("songreel.cli.models", "models"), ("songreel.cli.store", "store")):
+    for mod, name in (("songreel.cli.models", "models"), ("songreel.cli.store", "store"),
+                      ("songreel.cli.prices", "prices")):
         try:
             sub = importlib.import_module(mod)
         except ImportError:
@@ -335,10 +327,12 @@ _mount_optional()
 
 def main() -> None:
     """Console-script entry point. Usage errors (unknown option, bad value) are one line, exit 2."""
-    try:
-        from typer._click import exceptions as cx  # typer >= 0.20 vendors click
+    import importlib
+
+    try:  # typer >= 0.20 vendors click
+        cx = importlib.import_module("typer._click.exceptions")
     except ImportError:  # pragma: no cover - older typer on real click
-        from click import exceptions as cx
+        cx = importlib.import_module("click.exceptions")
 
     try:
         code = app(standalone_mode=False)

@@ -197,7 +197,11 @@ def spend_text(est) -> str:
         return f"{est.new_segments} new clips ({est.reused_segments} reused), made locally at no cost"
     cost = "an unknown amount (no price for " + ", ".join(est.unpriced) + "; set price_per_second)" \
         if est.dollars is None else f"about ${est.dollars:.2f}"
-    return f"{est.new_segments} new clips ({est.reused_segments} reused) will cost {cost}"
+    from ..generate.hosted.prices import largest_shots
+
+    largest = largest_shots(getattr(est, "by_shot", {}))
+    return f"{est.new_segments} new clips ({est.reused_segments} reused) will cost {cost}" + \
+        (f"; {largest}" if largest else "")
 
 
 def spend_confirmer(yes: bool, above: float, progress=None):
@@ -235,7 +239,3 @@ def default_storyboard(path: Optional[Path]) -> Path:
     raise InputError(f"STORYBOARD: {len(found)} storyboards here ({', '.join(p.name for p in found[:5])}); "
                      "give the one you mean")
 
-
-def plural(n: int, word: str) -> str:
-    """``1 bar``, ``3 bars``."""
-    return f"{n} {word}" + ("" if n == 1 else "s")

@@ -18,7 +18,7 @@ app = typer.Typer(name="store", help="The clip store: size, hits, and cleaning o
                   no_args_is_help=True, add_completion=False)
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -48,6 +48,9 @@ def info(path: Optional[Path] = typer.Argument(None, help="A storyboard or its f
     for name, rate in sorted(d["throughput"].items()):
         what = "s per frame-megapixel" if name == "assemble" else "s of work per s of clip"
         out_console.print(f"  throughput {name}: {rate:.3g} {what}")
+    for name, s in sorted(d["spend"].items()):
+        out_console.print(f"  spend {name}: {s['jobs']} jobs, {s['seconds']:g} s, estimated ${s['estimated_dollars']:.2f}"
+                          + (f", reported ${s['reported_dollars']:.2f}" if s["reported_dollars"] is not None else ""))
 
 
 @app.command()

@@ -244,7 +244,7 @@ def contact_sheet(edit: Edit, out_png: Path | str, *, thumb_width: int = 320, co
     fps_text = f"{float(fps):.3f}".rstrip("0").rstrip(".")
     draw.text((pad, pad), _fit(draw, plan.title or Path(edit.song).stem, f_title, width - 2 * pad),
               font=f_title, fill=INK)
-    info = (f"{n} shots · {format_time(plan.total_frames / fps)} · {plan.tempo:.1f} BPM · "
+    info = (f"{n} shot{'s' if n != 1 else ''} · {format_time(plan.total_frames / fps)} · {plan.tempo:.1f} BPM · "
             f"{plan.meter}/4 · {plan.width}×{plan.height} @ {fps_text} fps · {Path(edit.song).name}")
     draw.text((pad, pad + 30), _fit(draw, info, f_body, width - 2 * pad), font=f_body, fill=MUTED)
 
@@ -295,7 +295,7 @@ def contact_sheet(edit: Edit, out_png: Path | str, *, thumb_width: int = 320, co
 
 def _beat_strip(draw, plan, box, fnt) -> None:
     """The song as a strip: sections, transitions, beats, bars, shot boundaries."""
-    from .timeline import _bar_beat
+    from .markers import _bar_beat
 
     x0, y0, x1, y1 = box
     total = max(1, plan.total_frames)

@@ -5,6 +5,13 @@ nearest frame once (:func:`lyric_cues`), and a frame boundary is written as the 
 just before it (``floor(frame * 1000 / fps)``). A player shows a cue on the frames whose presentation
 time is in ``[start, end)``, so the cue appears exactly on its frame and leaves exactly on its end
 frame, even at 23.976 fps where frame times are not whole milliseconds.
+
+A line whose end the lyrics file does not give (an LRC line not ended by an empty time tag) stays
+until the next line starts, for at most :data:`HOLD` seconds, so an instrumental break shows no words.
+
+Burned-in lyrics (:class:`LyricBurnIn`) sit at the bottom of the frame, or at the top when a shot is
+an animatic preview with its caption strip (which fills the bottom of the frame):
+:meth:`LyricBurnIn.for_plan` chooses.
 """
 
 from __future__ import annotations
@@ -24,6 +31,10 @@ from ..ingest.lyrics import LyricLine, resolve_lyric_anchor  # noqa: F401 (the p
 from ..timebase import seconds_to_frame
 
 
+#: Seconds a lyric line without an end stays on screen at most (it leaves earlier when the next starts).
+HOLD = 5.0
+
+
 @dataclass(frozen=True)
 class Cue:
     """One subtitle on frames ``[start_frame, end_frame)``; ``index`` is 1-based."""
@@ -35,7 +46,7 @@ class Cue:
 
 
 def lyric_cues(lines: Sequence[LyricLine], *, fps: Fraction, total_frames: Optional[int] = None,
-               hold: float = 5.0) -> tuple[Cue, ...]:
+               hold: float = HOLD) -> tuple[Cue, ...]:
     """Snap lyric lines to frames.
 
     Parameters
@@ -46,7 +57,7 @@ def lyric_cues(lines: Sequence[LyricLine], *, fps: Fraction, total_frames: Optio
     total_frames : int, optional
         Video length; cues are cut at its end, lines starting after it are dropped.
     hold : float
-        Seconds a line without an end (the last LRC line) stays up.
+        Seconds a line without an end stays up at most (until the next line starts, if sooner).
 
     Returns
     -------
@@ -132,7 +143,7 @@ def _write(path: Path, text: str) -> Path:
 
 
 def write_srt(lines: Sequence[Union[LyricLine, Cue]], path: Path | str, *, fps: Fraction,
-              total_frames: Optional[int] = None, hold: float = 5.0) -> Path:
+              total_frames: Optional[int] = None, hold: float = HOLD) -> Path:
     """Write lyric lines (or ready cues) as an ``.srt`` aligned to the video's frames.
 
     Parameters
@@ -145,7 +156,7 @@ def write_srt(lines: Sequence[Union[LyricLine, Cue]], path: Path | str, *, fps: 
     total_frames : int, optional
         The video's length in frames (``plan.total_frames``).
     hold : float
-        Seconds the last line stays when it has no end.
+        Seconds a line without an end stays up at most.
 
     Returns
     -------
@@ -155,7 +166,7 @@ def write_srt(lines: Sequence[Union[LyricLine, Cue]], path: Path | str, *, fps: 
 
 
 def write_vtt(lines: Sequence[Union[LyricLine, Cue]], path: Path | str, *, fps: Fraction,
-              total_frames: Optional[int] = None, hold: float = 5.0) -> Path:
+              total_frames: Optional[int] = None, hold: float = HOLD) -> Path:
     """Write lyric lines (or ready cues) as a WebVTT ``.vtt``; see :func:`write_srt`."""
     return _write(Path(path), vtt_text(_cues(lines, fps, total_frames, hold), fps=fps))
 
@@ -204,6 +215,19 @@ class LyricBurnIn:
     def from_lyrics(cls, lines: Sequence[LyricLine], *, fps: Fraction, total_frames: Optional[int] = None,
                     **kwargs) -> "LyricBurnIn":
         return cls(lyric_cues(lines, fps=fps, total_frames=total_frames), fps, **kwargs)
+
+    @classmethod
+    def for_plan(cls, lines: Sequence[LyricLine], plan, **kwargs) -> "LyricBurnIn":
+        """Burn-in for a planned film: frame-aligned to ``plan``, placed clear of animatic captions.
+
+        The animatic backend draws a caption strip (shot, bar.beat, prompt) across the bottom of
+        every frame unless its ``caption`` option is false; when any shot shows one, the lyrics go
+        at the top of the frame for the whole film (one place, not jumping from shot to shot).
+        ``position`` in ``kwargs`` overrides the choice.
+        """
+        if "position" not in kwargs:
+            kwargs["position"] = "top" if any(captioned(s.backend) for s in plan.shots) else "bottom"
+        return cls.from_lyrics(lines, fps=plan.fps, total_frames=plan.total_frames, **kwargs)
 
     def cue_at(self, frame: int) -> Optional[Cue]:
         """The cue showing on project frame ``frame``, if any."""
@@ -269,5 +293,11 @@ class LyricBurnIn:
         return out
 
 
-__all__ = ["Cue", "lyric_cues", "frame_ms", "srt_text", "vtt_text", "write_srt", "write_vtt", "LyricBurnIn",
+def captioned(backend) -> bool:
+    """True when ``backend`` (a ``BackendSpec``) is the animatic with its caption strip on."""
+    return backend.name == "animatic" and backend.options.get("caption", True) is not False
+
+
+__all__ = ["HOLD", "captioned", "Cue", "lyric_cues", "frame_ms", "srt_text", "vtt_text", "write_srt", "write_vtt",
+           "LyricBurnIn",
            "resolve_lyric_anchor"]

@@ -201,13 +201,17 @@ def render_caption(request: GenerationRequest, width: int, height: int) -> Capti
         lines[-1] = lines[-1][: max_chars - 1].rstrip() + "…"
     pad = size // 2
     box_h = int(size * 1.5) + len(lines) * int(size * 1.3) + 2 * pad
+    while lines and box_h + 2 * pad > height:  # a tiny frame keeps the head line and what fits under it
+        lines.pop()
+        box_h -= int(size * 1.3)
+    box_h = min(box_h, height)
     box_w = width - 2 * pad
     img = Image.new("RGBA", (box_w, box_h), (0, 0, 0, 120))
     d = ImageDraw.Draw(img)
     d.text((pad, pad), head, font=f_big, fill=(255, 255, 255, 255))
     for k, line in enumerate(lines):
         d.text((pad, pad + int(size * 1.5) + k * int(size * 1.3)), line, font=f_small, fill=(235, 235, 235, 255))
-    return Caption(np.asarray(img), pad, height - box_h - pad)
+    return Caption(np.asarray(img), pad, max(0, height - box_h - pad))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ class Entry:
     extra: str           # pip extra that provides its dependencies ("" = core)
     needs: tuple         # import names that must be present
     summary: str
+    lazy: bool = False   # needs are checked on first use (a plan or a price needs no network client)
 
 
 BACKENDS: dict[str, Entry] = {
@@ -24,11 +25,13 @@ BACKENDS: dict[str, Entry] = {
     "footage": Entry("footage:FootageBackend", "", (), "your own clips or stills, trimmed/looped to the shot"),
     "diffusers": Entry("diffusers_video:DiffusersBackend", "diffusers", ("torch", "diffusers"),
                        "open models on your GPU: Wan, LTX-Video, CogVideoX, HunyuanVideo"),
-    "veo": Entry("hosted.veo:VeoBackend", "hosted", ("httpx",), "Google Veo via the Gemini API"),
-    "runway": Entry("hosted.runway:RunwayBackend", "hosted", ("httpx",), "Runway API"),
-    "luma": Entry("hosted.luma:LumaBackend", "hosted", ("httpx",), "Luma Dream Machine API"),
+    "veo": Entry("hosted.veo:VeoBackend", "hosted", ("httpx",), "Google Veo via the Gemini API", lazy=True),
+    "runway": Entry("hosted.runway:RunwayBackend", "hosted", ("httpx",), "Runway API", lazy=True),
+    "luma": Entry("hosted.luma:LumaBackend", "hosted", ("httpx",), "Luma Dream Machine API", lazy=True),
     "openai-videos": Entry("hosted.openai_videos:OpenAIVideosBackend", "hosted", ("httpx",),
-                           "servers implementing the OpenAI videos (Sora) API contract"),
+                           "your own server speaking the OpenAI videos API (vLLM-Omni, SGLang Diffusion)", lazy=True),
+    "replicate": Entry("hosted.replicate:ReplicateBackend", "hosted", ("httpx",),
+                       "Kling, Hailuo, Seedance, Wan and more through Replicate", lazy=True),
 }
 
 
@@ -74,7 +77,7 @@ def backend_class(name: str, *, field: str = "backend"):
                                    f"accepted: {', '.join(names())}")
         module, _, attr = plugin.partition(":")
         return getattr(importlib.import_module(module), attr)
-    missing = missing_modules(name)
+    missing = [] if entry.lazy else missing_modules(name)
     if missing:
         raise MissingExtraError(entry.extra, missing[0], f'{field}: backend "{name}"')
     module, _, attr = entry.target.partition(":")

@@ -423,6 +423,7 @@ class SpendEstimate:
     new_segments: int                 # clips that would be generated
     reused_segments: int              # clips already in the store
     unpriced: list = field(default_factory=list)   # backend names with no price
+    by_shot: dict = field(default_factory=dict)    # shot name -> dollars (priced shots only)
 
 
 def estimate_spend(plan: Plan, store: ClipStore, backends: Backends) -> SpendEstimate:
@@ -435,6 +436,7 @@ def estimate_spend(plan: Plan, store: ClipStore, backends: Backends) -> SpendEst
     total = 0.0
     new = reused = 0
     unpriced: list = []
+    by_shot: dict = {}
     for shot in plan.shots:
         backend = backends.get(shot.backend, field=f"shots[{shot.index}].backend")
         caps = backend.capabilities()
@@ -471,4 +473,5 @@ def estimate_spend(plan: Plan, store: ClipStore, backends: Backends) -> SpendEst
                     unpriced.append(backend.name)
             else:
                 total += dollars
-    return SpendEstimate(None if unpriced else round(total, 2), new, reused, unpriced)
+                by_shot[shot.name] = round(by_shot.get(shot.name, 0.0) + dollars, 4)
+    return SpendEstimate(None if unpriced else round(total, 2), new, reused, unpriced, by_shot)

@@ -3,7 +3,8 @@
 LRC (``[mm:ss.xx]text``): several time tags on one line give the line at each time; ID tags
 (``[ar:...]``, ``[ti:...]``) are ignored; ``[offset:+/-ms]`` is honoured (positive = lyrics come
 earlier, as the LRC convention says); enhanced-LRC word stamps (``<mm:ss.xx>``) are stripped; a time
-tag with no text ends the previous line. SRT: numbered cues with ``HH:MM:SS,mmm --> HH:MM:SS,mmm``.
+tag with no text ends the previous line (the only end an LRC line has: otherwise its ``end`` is None,
+and the subtitle writer holds it until the next line, for a few seconds at most). SRT: numbered cues with ``HH:MM:SS,mmm --> HH:MM:SS,mmm``.
 
 Times are seconds (floats): lyrics live at the edge, like audio analysis. The planner and the
 subtitle writer snap them to frames.
@@ -32,7 +33,7 @@ class LyricLine:
     start : float
         Seconds from the start of the song.
     end : float or None
-        Seconds; ``None`` when the file does not say (LRC lines end when the next one starts).
+        Seconds; ``None`` when the file does not say (an LRC line not ended by an empty time tag).
     text : str
         The words; lines of a multi-line SRT cue are joined with ``"\\n"``.
     index : int
@@ -63,8 +64,9 @@ def load_lyrics(path: Path | str) -> tuple[LyricLine, ...]:
     Returns
     -------
     tuple of LyricLine
-        Sorted by start time, numbered from 1; an LRC line's ``end`` is the next line's start (or the
-        time of an empty time tag), ``None`` for the last.
+        Sorted by start time, numbered from 1; an LRC line's ``end`` is the time of an empty time tag
+        right after it, else ``None`` (the next line's start is not taken as its end: across an
+        instrumental break that would keep the words up for the whole break).
 
     Raises
     ------
@@ -144,7 +146,8 @@ def parse_lrc(lines: Sequence[str], path: Path | str = "<lrc>") -> tuple[LyricLi
     for k, (t, n, words) in enumerate(events):
         if not words:
             continue
-        end = next((e[0] for e in events[k + 1:] if e[0] > t), None)
+        following = next((e for e in events[k + 1:] if e[0] > t), None)
+        end = following[0] if following is not None and not following[2] else None
         start = max(0.0, t - offset)
         out.append(LyricLine(start, None if end is None else max(start, end - offset), words, 0))
     return tuple(LyricLine(l.start, l.end, l.text, i + 1) for i, l in enumerate(out))

@@ -127,6 +127,10 @@ def _construct(node, prefix: str, lines: dict, path: Path):
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(v, f"{prefix}[{i}]", lines, path) for i, v in enumerate(node.value)]
+    # YAML 1.1 reads an unquoted 1:30 as the base-60 number 90: keep clock values as written, so
+    # "length: 1:30" means a minute and a half and messages quote what the user typed
+    if node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in node.value:
+        return node.value
     # scalars: resolve with the safe constructor (ints, floats, bools, null, strings)
     loader = yaml.SafeLoader("")
     try:

@@ -18,9 +18,11 @@ from typing import Callable, Optional
 from ..errors import PlanError
 from ..schema.analysis import Analysis, Section
 from ..schema.plan import Plan, PlannedShot, PlannedTransition, Segment
-from ..schema.storyboard import Anchor, BackendSpec, Length, ShotSpec, Storyboard
+from ..schema.storyboard import LENGTH_ACCEPTED, Anchor, BackendSpec, Length, ShotSpec, Storyboard
 from ..timebase import format_time, frames_in, seconds_to_frame
 from .grid import Grid
+from .sections import describe_sections, find_section, section_name_at, section_occurrences  # noqa: F401
+from .wording import bars_beats, plural
 
 DEFAULT_TRANSITION_BEATS = {"crossfade": 1, "dip": 1, "dip-white": 1, "zoom": 1, "whip": Fraction(1, 2),
                             "slide": Fraction(1, 2)}
@@ -75,32 +77,36 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
 
     starts: list[float] = [0.0] * n           # beat positions (shot 0: the lead-in starts at frame 0)
     ends: list[float] = [0.0] * n
+    wanted: list[Optional[float]] = [None] * n  # the end a shot's own length / until asks for
+    notes: list[list[str]] = [[] for _ in range(n)]
     count_from = float(grid.bar_one) if grid.frames[grid.bar_one] > 0 else 0.0
     cursor = count_from
     for i, spec in enumerate(shots):
-        field = f"shots[{i}]"
         if i > 0:
             if anchors[i] is not None:
+                origin = [count_from] + starts[1:]
                 if grid.frame_of(anchors[i]) < grid.frame_of(cursor):
-                    prev_end = format_time(grid.time_of(cursor))
-                    raise PlanError(f'{storyboard.where(field + ".at")}: at: "{spec.at}" is '
-                                    f"{format_time(grid.time_of(anchors[i]))}, before shot {i}'s end at {prev_end}; "
-                                    "anchors must follow the shot order (shorten the shots before it)")
+                    raise PlanError(_overrun(i, anchors[i], cursor, origin, wanted, grid, storyboard))
+                if wanted[i - 1] is not None and grid.frame_of(anchors[i]) > grid.frame_of(wanted[i - 1]):
+                    first = 0 if i == 1 else grid.frame_of(starts[i - 1])
+                    notes[i - 1].append(_stretch_note(i - 1, first, origin[i - 1], wanted[i - 1], anchors[i], grid,
+                                                      storyboard))
                 ends[i - 1] = anchors[i]
                 cursor = anchors[i]
             starts[i] = cursor
         # end of this shot
         end = _end_of(spec, i, cursor, grid, sections, lyrics, storyboard, total, n, anchors)
+        wanted[i] = end
         if end is None:  # open: stretches to the next anchor or the song's end
             end = next((a for a in anchors[i + 1:] if a is not None), None) if i < n - 1 else None
             if end is not None and grid.frame_of(end) <= grid.frame_of(cursor):
                 k = next(j for j in range(i + 1, n) if anchors[j] is not None)
-                raise PlanError(f'{storyboard.where(f"shots[{k}].at")}: at: "{shots[k].at}" is '
-                                f"{format_time(grid.time_of(end))}, not after shot {i + 1}'s start at "
-                                f"{format_time(grid.time_of(cursor))}; anchors must follow the shot order")
+                raise PlanError(f'{storyboard.where(f"shots[{k}].at")}: at: {_anchor_is(shots[k].at, end, grid)}, '
+                                f"not after shot {i + 1}'s start at {format_time(grid.time_of(cursor))}; "
+                                "anchors must follow the shot order")
             if end is None:
                 if i < n - 1:
-                    raise PlanError(f"{storyboard.where(field)}.length: missing; expected {LENGTH_HELP} "
+                    raise PlanError(f"{storyboard.where(f'shots[{i}]')}.length: missing; expected {LENGTH_HELP} "
                                     "(only the last shot, or a shot followed by an at: anchor, may omit it)")
                 end = grid.pos_of_time(analysis.duration)
         ends[i] = end
@@ -111,8 +117,10 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
     cut_frames = [0] + [grid.frame_of(ends[i]) for i in range(n - 1)] + [total]
     last_wanted = grid.frame_of(ends[-1])
     if shots[-1].length is not None and last_wanted < total - 1:
-        warnings.append(f"shot {n} ({_short(shots[-1])}) stretched by "
-                        f"{(total - last_wanted) / float(fps):.2f} s to end with the song")
+        notes[-1].append(f"stretched from {shots[-1].length} to {(total - cut_frames[-2]) / float(fps):.2f} s "
+                         f"(+{(total - last_wanted) / float(fps):.2f} s) to end with the song")
+    for i in range(n):
+        warnings.extend(f"shot {i + 1} ({_short(shots[i])}): {note}" for note in notes[i])
     for i in range(n):
         a, b = cut_frames[i], cut_frames[i + 1]
         field = f"shots[{i}]"
@@ -163,7 +171,7 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
             start_beat=int(round(starts[i])), end_beat=int(round(ends[i])),
             position=grid.position(start_pos),
             section=section_name_at(grid.time_of(start_pos) if i > 0 else 0.0, sections),
-            characters=names, takes=spec.takes,
+            characters=names, takes=spec.takes, notes=tuple(notes[i]),
         ))
     sec_frames = tuple((s.label, seconds_to_frame(s.start, fps), min(total, seconds_to_frame(s.end, fps)))
                        for s in sections)
@@ -179,7 +187,7 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
     )
 
 
-LENGTH_HELP = '"N bars", "N beats" or "N s"'
+LENGTH_HELP = LENGTH_ACCEPTED
 
 
 def _end_of(spec: ShotSpec, i: int, cursor: float, grid: Grid, sections, lyrics, sb: Storyboard, total: int,
@@ -234,72 +242,25 @@ def _segments(start: int, end: int, limit: Optional[int], grid: Grid) -> tuple[S
 # anchors
 
 
-def section_occurrences(sections) -> list[tuple[str, int, Section]]:
-    """``(label, occurrence, section)`` for each section; occurrences count from 1 per label."""
-    seen: dict[str, int] = {}
-    out = []
-    for s in sections:
-        seen[s.label] = seen.get(s.label, 0) + 1
-        out.append((s.label, seen[s.label], s))
-    return out
-
-
-def section_name_at(seconds: float, sections) -> str:
-    """``"chorus 2"``-style name of the section holding ``seconds``."""
-    occ = section_occurrences(sections)
-    counts = {}
-    for label, k, _ in occ:
-        counts[label] = max(counts.get(label, 0), k)
-    for label, k, s in occ:
-        if s.start <= seconds + 1e-6 < s.end or s is occ[-1][2]:
-            return label if counts[label] == 1 else f"{label} {k}"
-    return ""
-
-
-def describe_sections(sections) -> str:
-    """``"intro at 0:00, verse ×2 at 0:08 and 0:40, chorus ×2 at 0:24 and 0:56"``."""
-    groups: dict[str, list[float]] = {}
-    for s in sections:
-        groups.setdefault(s.label, []).append(s.start)
-    parts = []
-    for label, starts in groups.items():
-        when = " and ".join(format_time(t).rsplit(".", 1)[0] for t in starts) if len(starts) <= 3 else \
-            ", ".join(format_time(t).rsplit(".", 1)[0] for t in starts[:-1]) + " and " + \
-            format_time(starts[-1]).rsplit(".", 1)[0]
-        parts.append(f"{label} ×{len(starts)} at {when}" if len(starts) > 1 else f"{label} at {when}")
-    return ", ".join(parts)
-
-
 def _resolve(anchor: Anchor, grid: Grid, sections, lyrics, sb: Storyboard, field: str, total: int,
              allow_end: bool = False) -> float:
     where = sb.where(field)
     if anchor.kind == "section":
-        occ = [(k, s) for label, k, s in section_occurrences(sections) if label == anchor.name]
         if anchor.name in ("end", "song-end") and allow_end:
             return grid.pos_of_time(grid.duration)
-        if len(occ) < anchor.occurrence:
-            have = describe_sections(sections)
-            what = f"section '{anchor.raw}'"
-            if occ:
-                raise PlanError(f"{where}: no {what}: the song has {have}")
-            from ..errors import did_you_mean
-
-            raise PlanError(f"{where}: no {what}{did_you_mean(anchor.name, [s.label for s in sections])}: "
-                            f"the song has {have}")
-        s = occ[anchor.occurrence - 1][1]
-        return float(grid.nearest_beat(s.start))
+        return float(grid.nearest_beat(find_section(anchor, sections, where).start))
     if anchor.kind == "bar":
         pos = grid.bar_start(anchor.number)
         if grid.frame_of(pos) >= total:
             bars = len([d for d in grid.downbeats if grid.frames[d] < total])
-            raise PlanError(f'{where}: no bar {anchor.number}: the song has {bars} bars '
+            raise PlanError(f'{where}: no bar {anchor.number}: the song has {plural(bars, "bar")} '
                             f"(bar 1 at {format_time(grid.times[grid.bar_one])}, {grid.meter} beats a bar)")
         return float(pos)
     if anchor.kind == "beat":
         pos = grid.bar_one + anchor.number - 1
         if grid.frame_of(pos) >= total:
             beats = len([f for f in grid.frames[grid.bar_one:] if f < total])
-            raise PlanError(f"{where}: no beat {anchor.number}: the song has {beats} beats from bar 1")
+            raise PlanError(f"{where}: no beat {anchor.number}: the song has {plural(beats, 'beat')} from bar 1")
         return float(pos)
     if anchor.kind == "time":
         secs = float(anchor.seconds)
@@ -379,8 +340,56 @@ def _short(spec: ShotSpec) -> str:
 
 def _bars_left(grid: Grid, start_frame: int, total: int) -> str:
     beats = sum(1 for f in grid.frames if start_frame <= f < total)
-    bars, rest = divmod(beats, grid.meter)
-    return f"{bars} bars {rest} beats" if rest else f"{bars} bars"
+    return bars_beats(beats, grid.meter)
+
+
+def _anchor_is(anchor: Anchor, pos: float, grid: Grid, verb: str = "is") -> str:
+    """``"bar 3" is 0:04.00``; a time anchor also says it was snapped to the nearest beat, and by how much."""
+    t = grid.time_of(pos)
+    if anchor.kind == "time":
+        delta = t - float(anchor.seconds)
+        return (f'"{anchor.raw}" {verb} {format_time(t)} (snapped to the nearest beat, {delta:+.2f} s, '
+                "so the cut lands on the music)")
+    return f'"{anchor.raw}" {verb} {format_time(t)}'
+
+
+def _length_words(spec: ShotSpec) -> tuple[str, str]:
+    """(field, how it was written) of what sets a shot's end."""
+    if spec.until is not None:
+        return "until", f'until: "{spec.until}"'
+    return "length", f'"{spec.length}"'
+
+
+def _overrun(i: int, anchor: float, cursor: float, origin: list, wanted, grid: Grid, sb: Storyboard) -> str:
+    """The message for an ``at:`` anchor that falls before the previous shots end: blame the length
+    (or until) that runs past it, on its own line, and say how much room there is.
+
+    ``origin[k]`` is the beat position shot ``k``'s length counts from."""
+    shots = sb.shots
+    af = grid.frame_of(anchor)
+    # the shot on screen at the anchor is the one whose length overruns it
+    j = max((k for k in range(1, i) if grid.frame_of(origin[k]) < af), default=0)
+    if wanted[j] is not None:
+        field, written = _length_words(shots[j])
+        later = f" (and shot{'s' if i - j > 2 else ''} {j + 2}{f'–{i}' if i - j > 2 else ''} after it " \
+                f"{'have' if i - j > 2 else 'has'} no room)" if j < i - 1 else ""
+        return (f"{sb.where(f'shots[{j}].{field}')}: {written} runs to {format_time(grid.time_of(wanted[j]))}, "
+                f"past shot {i + 1}'s at: {_anchor_is(shots[i].at, anchor, grid, 'at')}{later}; shot {j + 1} has "
+                f"{bars_beats(max(0.0, anchor - origin[j]), grid.meter)} from "
+                f"{format_time(grid.time_of(origin[j]))} to there: shorten it, or leave out its {field} to "
+                "stretch it to the anchor")
+    return (f"{sb.where(f'shots[{i}].at')}: at: {_anchor_is(shots[i].at, anchor, grid)}, before shot {i}'s end "
+            f"at {format_time(grid.time_of(cursor))}; anchors must follow the shot order (shorten the shots "
+            "before it)")
+
+
+def _stretch_note(j: int, start_frame: int, origin: float, wanted: float, anchor: float, grid: Grid,
+                  sb: Storyboard) -> str:
+    _, written = _length_words(sb.shots[j])
+    fps = float(grid.fps)
+    return (f"stretched from {written} ({(grid.frame_of(wanted) - start_frame) / fps:.2f} s) to "
+            f"{bars_beats(anchor - origin, grid.meter)} ({(grid.frame_of(anchor) - start_frame) / fps:.2f} s) "
+            f'to meet shot {j + 2}\'s at: "{sb.shots[j + 1].at}" at {format_time(grid.time_of(anchor))}')
 
 
 def apply_overrides(analysis: Analysis, sb: Storyboard) -> Analysis:

@@ -76,7 +76,10 @@ def gc_store(folder: Path, *, dry_run: bool = False) -> dict:
         except SongreelError as e:
             raise InputError(f"store gc: {p.name} cannot be planned, so its clips cannot be told apart; nothing "
                              f"was removed (fix it or move it away first): {e}") from None
-    result = ClipStore(root).gc(keep, dry_run=dry_run)
+    store = ClipStore(root)
+    result = store.gc(keep, dry_run=dry_run)
+    # tails: old raw .npy files become lossless PNGs; the tails of removed clips go with them
+    result["tails"] = store.trim_tails(dry_run=dry_run)
     result["storyboards"] = [p.name for p in boards]
     result["kept"] = len(keep)
     return result

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..errors import InputError, Interrupted
+from ..errors import InputError, Interrupted, OutputError, SongreelError
 from ..progress import Progress
 from ..schema.edit import Edit
 from ..schema.report import Report
@@ -92,12 +92,14 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     t0 = time.monotonic()
     sb = load(storyboard)
     if encode:  # CLI flags override the storyboard's encode: block (validated like the storyboard)
+        from pydantic import ValidationError
+
         from ..schema.storyboard import EncodeSpec
 
         try:
             merged = EncodeSpec.model_validate({**sb.encode.model_dump(), **{k: v for k, v in encode.items()
                                                                               if v is not None}})
-        except ValueError as e:
+        except ValidationError as e:
             first = e.errors()[0]
             raise InputError(f"encode.{first['loc'][-1]}: got {first.get('input')!r}; expected "
                              f"{first['msg'].removeprefix('Input should be ').rstrip('.')}") from None
@@ -120,7 +122,7 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
         if burn_lyrics:
             from ..export.subtitles import LyricBurnIn
 
-            overlay = LyricBurnIn.from_lyrics(lyrics, fps=plan.fps, total_frames=plan.total_frames)
+            overlay = LyricBurnIn.for_plan(lyrics, plan)
     elif burn_lyrics:
         raise InputError("burn_lyrics=True: the storyboard has no 'lyrics:' file (LRC or SRT) to burn in")
     t2 = time.monotonic()
@@ -144,20 +146,25 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
         if progress:
             progress.eta(0.0, "done")
     probe = probe_output(out)
-    extra = {"output": {"path": str(out), "audio": result.audio_mode,
-                        "size": [plan.width, plan.height], "fps": str(plan.fps)},
-             "seams": list(result.seams), "assembly": dict(result.stats)}
+    output: dict = {"path": str(out), "audio": result.audio_mode, "size": [plan.width, plan.height],
+                    "fps": str(plan.fps)}
+    extra = {"output": output, "seams": list(result.seams), "assembly": dict(result.stats)}
     edit = edit.with_(video=out)
     if lyrics is not None:
         from ..export.subtitles import write_srt
 
         srt = write_srt(lyrics, out.with_suffix(".srt"), fps=plan.fps, total_frames=plan.total_frames)
-        extra["output"]["srt"] = str(srt)
+        output["srt"] = str(srt)
+    timeline_error: Optional[SongreelError] = None
     if otio is not None:
         from ..export.timeline import write_timeline
 
-        exported = write_timeline(edit, Path(otio), media="link")
-        extra["output"]["otio"] = str(exported.path)
+        try:  # the video is finished: a timeline that fails must not cost the user its report
+            exported = write_timeline(edit, Path(otio), media="link")
+            output["otio"] = str(exported.path)
+        except SongreelError as e:
+            timeline_error = e
+            output["otio_error"] = str(e)
     timing["total_s"] = time.monotonic() - t0
     doc = build_report(plan, edit.analysis, probe, generated=edit.extra["generated"],
                        reused=edit.extra["reused"], timing=timing, extra=extra)
@@ -166,6 +173,8 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     if edit.extra.get("picks"):
         doc.setdefault("takes", {})["picked"] = {str(k + 1): v + 1 for k, v in edit.extra["picks"].items()}
     rp = write_report(doc, report_path(out))
+    if timeline_error is not None:
+        raise OutputError(f"{timeline_error} (the video {out} and its report {rp} were written)") from None
     return RenderResult(output=out, report=Report.from_dict(doc), report_path=rp, edit=edit,
                         warnings=tuple(plan.warnings) + tuple(edit.extra.get("notes", ())))
 

@@ -164,6 +164,7 @@ def contact_strip(plan, shot, takes: list, out: Path, *, picked: int = 0, width:
     import numpy as np
     from PIL import Image, ImageDraw
 
+    from ..export.contact_sheet import decode_frame
     from ..fileio import atomic_write_bytes
 
     mid = shot.render_start + shot.head + shot.frames // 2
@@ -177,8 +178,8 @@ def contact_strip(plan, shot, takes: list, out: Path, *, picked: int = 0, width:
     for k, (t, seed, clips) in enumerate(takes):
         clip = clips[seg.index] if seg.index < len(clips) else clips[-1]
         index = clip.lead + int(round(float((mid - seg.start) / plan.fps * clip.fps)))
-        rgb = _decode_frame(clip.path, min(max(index, 0), clip.frames - 1))
-        thumb = Image.fromarray(np.asarray(rgb)).resize((tw, th), Image.BILINEAR)
+        rgb = decode_frame(clip.path, min(max(index, 0), clip.frames - 1), clip.fps)
+        thumb = Image.fromarray(np.asarray(rgb)).resize((tw, th), Image.Resampling.BILINEAR)
         x = pad + k * (tw + pad)
         img.paste(thumb, (x, pad))
         colour = (255, 214, 10) if t == picked else (230, 230, 230)
@@ -190,21 +191,3 @@ def contact_strip(plan, shot, takes: list, out: Path, *, picked: int = 0, width:
     img.save(buf, format="PNG")
     atomic_write_bytes(Path(out), buf.getvalue())
     return Path(out)
-
-
-def _decode_frame(path: Path, index: int):
-    import av
-
-    last = None
-    with av.open(str(path)) as c:
-        for i, frame in enumerate(c.decode(video=0)):
-            last = frame
-            if i >= index:
-                break
-    if last is None:
-        from ..errors import GenerationError
-
-        raise GenerationError(f"{path}: clip has no frames")
-    return last.to_ndarray(format="rgb24")
-
-

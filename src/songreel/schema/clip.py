@@ -19,8 +19,9 @@ from typing import Any, Optional
 class FrameRef:
     """A conditioning image (or a short run of frames) kept losslessly on disk.
 
-    ``path`` is a PNG (one frame) or an ``.npy`` array of shape ``(k, H, W, 3)`` uint8 (a video
-    prefix); ``sha256`` is of the decoded pixels, so the same picture always has the same key.
+    ``path`` is a PNG: one frame, or ``frames`` frames of a video prefix stacked top to bottom (older
+    stores: an ``.npy`` array of shape ``(k, H, W, 3)`` uint8); ``sha256`` is of the decoded pixels,
+    so the same picture always has the same key whatever file holds it.
     """
 
     path: Path
@@ -36,7 +37,10 @@ class FrameRef:
         from PIL import Image
 
         with Image.open(self.path) as im:
-            return np.asarray(im.convert("RGB"))
+            px = np.asarray(im.convert("RGB"))
+        if self.frames > 1:   # a run of frames stacked top to bottom in one lossless picture
+            px = px.reshape(self.frames, px.shape[0] // self.frames, *px.shape[1:])
+        return px
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,8 @@ class GenerationRequest:
     source: Optional[Path] = field(default=None, compare=False)
     """A user file the clip is made from (footage); identified in the key by its hash in ``context``,
     so moving the project folder does not invalidate the clip."""
+    references: tuple[Path, ...] = ()
+    """Reference images (characters, style) for backends that take them; keyed by file content."""
 
     @property
     def seconds(self) -> Fraction:
@@ -98,6 +104,8 @@ class GenerationRequest:
             "prefix": self.prefix.sha256 if self.prefix else None,
             "context": self.context,
         }
+        if self.references:  # only when present, so every other clip keeps its key
+            doc["references"] = [hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in self.references]
         blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:32]
 

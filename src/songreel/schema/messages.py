@@ -6,7 +6,7 @@ about the same mistake.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 TYPE_WORDS = {
     "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "a whole number",
@@ -35,7 +35,7 @@ def literal_choices(expected: str) -> list[str]:
     return re.findall(r"'([^']*)'", expected)
 
 
-def describe(error: dict) -> str:
+def describe(error: Mapping[str, Any]) -> str:
     """The ``got ..., expected ...`` part for one pydantic error dict (not its location).
 
     Parameters
@@ -54,9 +54,12 @@ def describe(error: dict) -> str:
         return str(ctx.get("error", error["msg"]))
     if etype in ("literal_error", "enum"):
         expected = str(ctx.get("expected", ""))
-        return f"got {show(value)}{did_you_mean(value, literal_choices(expected))}, expected {expected}"
+        return f"got {show(value)}{did_you_mean(str(value), literal_choices(expected))}, expected {expected}"
     if etype in _BOUNDS:
-        return f"got {show(value)}, expected a number {_BOUNDS[etype]}{next(iter(ctx.values()), '')}"
+        bound = next(iter(ctx.values()), "")
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
+        return f"got {show(value)}, expected a number {_BOUNDS[etype]}{bound}"
     if etype == "too_short":
         n = ctx.get("min_length", 1)
         return f"got {show(value)}, expected at least " + ("one item" if n == 1 else f"{n} items")

@@ -58,6 +58,9 @@ class PlannedShot:
         Contiguous, covering ``[start - head, end + tail)`` in project frames.
     start_beat, end_beat : int
         Indices into :attr:`Plan.beat_frames` of the cuts.
+    notes : tuple of str
+        What the planner changed from what was written (a length stretched to meet the next anchor
+        or the song's end), one plain sentence each.
     """
 
     index: int
@@ -79,6 +82,7 @@ class PlannedShot:
     section: str = ""
     characters: tuple[str, ...] = ()
     takes: int = 1
+    notes: tuple[str, ...] = ()
 
     @property
     def frames(self) -> int:
@@ -185,7 +189,7 @@ class Plan:
                     "kind": s.transition.kind, "start_frame": s.transition.start,
                     "frames": s.transition.frames, "cut_frame": s.transition.cut},
                 "segments": [{"start_frame": g.start, "frames": g.frames} for g in s.segments],
-                "characters": list(s.characters), "takes": s.takes,
+                "characters": list(s.characters), "takes": s.takes, "notes": list(s.notes),
             } for s in self.shots],
             "warnings": list(self.warnings),
         }

@@ -41,11 +41,13 @@ class Length:
 
 
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d+)?|\d+/\d+)\s*(bars?|beats?|s|sec|secs|seconds?)\s*$", re.I)
-LENGTH_ACCEPTED = '"N bars", "N beats" or "N s"'
+_CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):([0-5]\d(?:\.\d+)?)\s*$")
+LENGTH_ACCEPTED = '"N bars", "N beats", "N s" or minutes:seconds ("1:30")'
 
 
 def parse_length(value: Any) -> Length:
-    """Parse ``"2 bars"``, ``"8 beats"``, ``"4.5 s"`` into a :class:`Length` (> 0).
+    """Parse ``"2 bars"``, ``"8 beats"``, ``"4.5 s"`` or ``"1:30"`` / ``"1:30.5"`` (minutes:seconds,
+    also ``h:mm:ss``) into a :class:`Length` (> 0). A clock length is seconds, like ``"90 s"``.
 
     Raises
     ------
@@ -57,7 +59,15 @@ def parse_length(value: Any) -> Length:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError(f"got {_show(value)}, expected {LENGTH_ACCEPTED}")
     if isinstance(value, (int, float)):
-        raise ValueError(f"got {_show(value)} (no unit), expected {LENGTH_ACCEPTED}")
+        raise ValueError(f"got {_show(value)} (no unit), expected {LENGTH_ACCEPTED} "
+                         f'(did you mean "{value:g} s" or "{value:g} beats"?)')
+    clock = _CLOCK.match(value)
+    if clock:
+        h, m, sec = clock.groups()
+        amount = (int(h or 0) * 60 + int(m)) * 60 + Fraction(sec)
+        if amount <= 0:
+            raise ValueError(f"got {_show(value)}, expected a length greater than zero")
+        return Length(amount, "s")
     m = _LENGTH.match(value)
     if not m:
         raise ValueError(f"got {_show(value)}, expected {LENGTH_ACCEPTED}")
@@ -75,12 +85,14 @@ def parse_length(value: Any) -> Length:
 class Anchor:
     """Where a shot starts or ends on the song.
 
-    ``kind`` is ``section`` (``name`` + 1-based ``occurrence``), ``bar``, ``beat`` (1-based
-    ``number``), ``time`` (``seconds``) or ``lyric`` (``number`` or ``text``).
+    ``kind`` is ``section`` (``name`` + 1-based ``occurrence``, or ``number`` for ``section N``),
+    ``bar``, ``beat`` (1-based ``number``), ``time`` (``seconds``) or ``lyric`` (``number`` or ``text``).
     """
 
     kind: Literal["section", "bar", "beat", "time", "lyric"]
     name: str = ""
+    """Section label, case-folded with single spaces (labels match whatever their case); empty with
+    ``number`` > 0 for ``section N``, the N-th section in song order."""
     occurrence: int = 1
     number: int = 0
     seconds: Fraction = Fraction(0)
@@ -91,10 +103,16 @@ class Anchor:
         return self.raw
 
 
-ANCHOR_ACCEPTED = ('a section ("chorus", "chorus 2"), "bar 17", "beat 33", a time ("1:02.5"), '
+ANCHOR_ACCEPTED = ('a section ("chorus", "chorus 2", "section 3"), "bar 17", "beat 33", a time ("1:02.5"), '
                    'or "lyric 3" / "lyric: words"')
-_ANCHOR_NUM = re.compile(r"^(bar|beat|lyric)\s+(\d+)$", re.I)
-_ANCHOR_SECTION = re.compile(r"^([A-Za-z][\w\-]*)(?:\s+(\d+))?$")
+_ANCHOR_NUM = re.compile(r"^(bar|beat|lyric|section)\s+(\d+)$", re.I)
+# a label (letters first; words, digits, -, ' and inner spaces), optionally its occurrence number
+_ANCHOR_SECTION = re.compile(r"^([^\W\d_][\w\-' ]*?)(?:\s+(\d+))?$")
+
+
+def section_key(label: str) -> str:
+    """How section labels compare: case-folded, runs of spaces as one (``"Verse"`` = ``"verse"``)."""
+    return " ".join(str(label).split()).casefold()
 
 
 def parse_anchor(value: Any) -> Anchor:
@@ -116,7 +134,10 @@ def parse_anchor(value: Any) -> Anchor:
         n = int(m.group(2))
         if n < 1:
             raise ValueError(f"got {_show(value)}, expected {m.group(1)} numbers from 1")
-        return Anchor(m.group(1).lower(), number=n, raw=text)
+        kind = m.group(1).lower()
+        if kind == "section":   # the N-th section in song order: names any section, labelled or not
+            return Anchor("section", number=n, raw=text)
+        return Anchor(kind, number=n, raw=text)
     if re.match(r"^[\d:.]+s?$", text):
         return Anchor("time", seconds=parse_time(text), raw=text)
     m = _ANCHOR_SECTION.match(text)
@@ -124,7 +145,7 @@ def parse_anchor(value: Any) -> Anchor:
         occ = int(m.group(2)) if m.group(2) else 1
         if occ < 1:
             raise ValueError(f"got {_show(value)}, expected section occurrences from 1")
-        return Anchor("section", name=m.group(1).lower(), occurrence=occ, raw=text)
+        return Anchor("section", name=section_key(m.group(1)), occurrence=occ, raw=text)
     raise ValueError(f"got {_show(value)}, expected {ANCHOR_ACCEPTED}")
 
 

@@ -1,10 +1,11 @@
-"""What every hosted backend shares: keys, the journaled submit → poll → download cycle, checked downloads.
+"""The base of every hosted backend: options, keys, and the journaled submit → poll → download cycle.
 
-A provider file (``veo.py``, ``runway.py``, ``luma.py``, ``openai_videos.py``) subclasses
-:class:`HostedBackend` and fills in five small methods that speak its wire format:
+A provider file (``veo.py``, ``runway.py``, ``luma.py``, ``openai_videos.py``, ``replicate.py``)
+subclasses :class:`HostedBackend`, declares its ``Options`` model and fills in small methods that
+speak its wire format:
 
 ``_prepare(request) -> Submission``   check inputs, build the request body (no network)
-``_submit(sub) -> job id``            send it (``http.send(..., submit=True)``)
+``_submit(sub) -> job id``            send it (``self.call(..., submit=True)``)
 ``_status(job_id) -> JobStatus``      one poll
 ``_download(job_id, status)``         where the video is: ``(url, send_key)``
 ``_lookup(sub, row) -> Lookup``       find a job whose submission reply was lost (or say it cannot)
@@ -12,179 +13,72 @@ A provider file (``veo.py``, ``runway.py``, ``luma.py``, ``openai_videos.py``) s
 The cycle in :meth:`HostedBackend.generate` (one request key at a time per process)::
 
     video already downloaded for this key (.songreel/hosted/<key>.mp4)? ─► use it, no network
-    journal row?  none ─► write intent (submitting) ─► send ─► record job id (submitted)
+    journal row?  none ─► write intent (submitting, with the estimated cost) ─► send ─► record job id
                   submitted/done ─► poll it (never send again)
                   submitting (a crash or lost reply) ─► look the job up ─► found: poll it
                                    absent (provider lists jobs): send · cannot tell: stop, ask the user
                   failed ─► send a fresh job (the user ran again after a provider failure)
-    poll until done ─► stream to a temp name ─► decode + duration check ─► rename ─► link to ``out``
+    poll until done ─► download.fetch (temp name, decode + duration check, rename) ─► link to ``out``
 
-A dropped download is retried (the job is not). Keys come from the environment only and are scrubbed
-from every message; the key is only sent to the provider's own origin, never to a CDN URL it hands back.
+Data objects live in ``types.py``, picture and clip helpers in ``media.py``, the download in
+``download.py``, HTTP retries in ``http.py``, the journal in ``journal.py``. Keys come from the
+environment only, are scrubbed from every message and log line, and are sent only to the provider's
+own origin. Submits, polls, retries and downloads are logged (``logging.getLogger(__name__)``).
 """
 
 from __future__ import annotations
 
 import abc
-
-import hashlib
-import json
-import math
+import logging
 import os
 import shutil
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Optional
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
-from ...errors import GenerationError, InputError
-from ...schema.clip import FrameRef, GenerationRequest
+from ...errors import GenerationError, InputError, MissingExtraError
+from ...schema.clip import GenerationRequest
 from ...schema.storyboard import BackendSpec
-from ..base import Capabilities, GenerationResult, ProjectInfo
+from ..base import Capabilities, GenerationResult, ProjectInfo, round_size
+from ..options import parse_options
 from . import journal as jr
-from .http import AmbiguousSubmit, ProviderError, RetriesExhausted, RetryPolicy, redact, send
+from .download import fetch
+from .http import (
+    AmbiguousSubmit,
+    ProviderError,
+    RetriesExhausted,
+    RetryPolicy,
+    redact,
+    send,
+)
+from .media import probe_video, quantise
+from .options import HostedOptions, refuse_keys
+from .types import (
+    BadMedia,
+    JobStatus,
+    Lookup,
+    MissingKeyError,
+    ModelInfo,
+    Submission,
+    UnknownOutcomeError,
+    digest_of,
+)
 
+log = logging.getLogger(__name__)
 
-class MissingKeyError(InputError):
-    """The provider's API key is not in the environment."""
-
-
-class UnknownOutcomeError(GenerationError):
-    """A submission's outcome could not be determined; songreel will not pay again without being told."""
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What one provider model accepts."""
-
-    durations: tuple  # allowed clip seconds (ints)
-    sizes: tuple      # allowed (width, height)
-    first_frame: bool = True
-    last_frame: bool = False
-    text_only: bool = True  # accepts a request without a first frame
-
-
-@dataclass
-class Submission:
-    """A provider request ready to send.
-
-    Attributes
-    ----------
-    payload : Any
-        What ``_submit`` sends (JSON body, or multipart fields and files).
-    seconds : int
-        The clip length asked for (what is billed).
-    width, height : int
-        The output size asked for.
-    match : dict
-        Facts a lookup compares with listed jobs (prompt, model, size, seconds).
-    """
-
-    payload: Any
-    seconds: int
-    width: int
-    height: int
-    match: dict = field(default_factory=dict)
-    digest: str = ""
-
-
-@dataclass(frozen=True)
-class JobStatus:
-    state: str  # "running" | "done" | "failed"
-    message: str = ""
-    url: Optional[str] = None
-    progress: Optional[float] = None
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """Result of looking for a job whose submission reply never arrived."""
-
-    outcome: str  # "found" | "absent" | "cannot"
-    job_id: Optional[str] = None
-    detail: str = ""
-
-
-class BadMedia(GenerationError):
-    """A downloaded file does not decode or has the wrong length."""
-
-
-def digest_of(payload: Any) -> str:
-    """sha256 of a JSON-able payload (bytes are hashed, not stored)."""
-    def default(o):
-        if isinstance(o, (bytes, bytearray)):
-            return "sha256:" + hashlib.sha256(o).hexdigest()
-        return str(o)
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=default).encode()).hexdigest()
-
-
-def frame_png(ref: FrameRef, *, size: Optional[tuple] = None) -> bytes:
-    """The conditioning image as PNG bytes: the stored file byte for byte when it is a PNG of the right size."""
-    from io import BytesIO
-
-    from PIL import Image
-
-    if ref.path.suffix.lower() == ".png" and size is None:
-        return ref.path.read_bytes()
-    pixels = ref.load()
-    if pixels.ndim == 4:  # a prefix: its last frame
-        pixels = pixels[-1]
-    im = Image.fromarray(pixels)
-    if size is not None and im.size == tuple(size) and ref.path.suffix.lower() == ".png":
-        return ref.path.read_bytes()
-    if size is not None and im.size != tuple(size):
-        im = _cover(im, size)
-    buf = BytesIO()
-    im.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _cover(im, size):
-    """Scale to cover ``size`` and centre-crop (keeps the aspect; used when a provider needs an exact size)."""
-    w, h = size
-    scale = max(w / im.width, h / im.height)
-    im = im.resize((max(w, round(im.width * scale)), max(h, round(im.height * scale))))
-    left, top = (im.width - w) // 2, (im.height - h) // 2
-    return im.crop((left, top, left + w, top + h))
-
-
-def quantise(seconds: Fraction, allowed, *, what: str) -> int:
-    """Shortest allowed duration >= ``seconds`` (a hair of rounding is forgiven)."""
-    for d in sorted(allowed):
-        if d + 1e-6 >= seconds:
-            return int(d)
-    raise GenerationError(f"{what}: a {float(seconds):.2f} s clip is longer than the longest allowed "
-                          f"({max(allowed)} s); accepted: {', '.join(str(d) for d in sorted(allowed))} s")
-
-
-def probe_video(path: Path) -> tuple[int, Fraction, int, int]:
-    """Decode every frame of ``path``: (frames, fps, width, height). Raises BadMedia if it does not decode."""
-    import av
-
-    try:
-        with av.open(str(path)) as c:
-            if not c.streams.video:
-                raise BadMedia(f"{path.name}: no video stream")
-            stream = c.streams.video[0]
-            stream.thread_type = "AUTO"
-            n = 0
-            width = height = 0
-            for frame in c.decode(stream):
-                if n == 0:
-                    width, height = frame.width, frame.height
-                n += 1
-            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-    except BadMedia:
-        raise
-    except Exception as e:  # av.error.* and friends: a truncated or foreign file
-        raise BadMedia(f"{path.name}: does not decode ({type(e).__name__}: {e})") from None
-    if n == 0 or not rate:
-        raise BadMedia(f"{path.name}: no decodable video frames")
-    return n, Fraction(rate), width, height
+__all__ = [
+    "HostedBackend",
+    "JobStatus",
+    "Lookup",
+    "MissingKeyError",
+    "ModelInfo",
+    "Submission",
+    "UnknownOutcomeError",
+]
 
 
 class HostedBackend(abc.ABC):
@@ -196,35 +90,34 @@ class HostedBackend(abc.ABC):
     default_base = ""
     default_model = ""
     models: dict = {}
-    fps = Fraction(24)
+    Options: type = HostedOptions
     key_options: tuple = ("resolution", "loop", "person_generation", "send_seed", "fps", "durations", "sizes")
     """Options that change the pixels: they go into every request key (``key_context``)."""
 
-    def __init__(self, spec: BackendSpec, *, project: ProjectInfo):
-        opts = dict(spec.options)
-        for secret_opt in ("api_key", "key", "token", "secret"):
-            if secret_opt in opts:
-                raise InputError(f"backend.{secret_opt}: {self.name} reads its key from the environment only "
-                                 f"(set {opts.get('api_key_env', self.env_key)}); remove it from the storyboard")
+    def __init__(self, spec: BackendSpec, *, project: ProjectInfo, field: str = "backend"):
+        raw = dict(spec.options)
+        refuse_keys(raw, backend=self.name, env=self.env_key, field=field)
+        self.options: Any = parse_options(self.Options, raw, backend=self.name, field=field)
+        self.field = field
         self.spec = spec
         self.project = project
-        self.options = opts
-        self.model = str(opts.get("model", self.default_model))
-        self.base_url = str(opts.get("base_url", self.default_base)).rstrip("/")
-        self.key_env = str(opts.get("api_key_env", self.env_key))
-        self.max_concurrent = max(1, int(opts.get("max_concurrent", 2)))
-        self.poll_interval = float(opts.get("poll_interval", 10.0))
-        self.job_timeout = float(opts.get("timeout", 3600.0))
-        self.request_timeout = float(opts.get("request_timeout", 60.0))
-        self.resubmit_unknown = bool(opts.get("resubmit_unknown", False))
-        self.lookup_grace = float(opts.get("lookup_grace", 20.0))
-        self.download_retries = int(opts.get("download_retries", 4))
-        self.retry = RetryPolicy(retries=int(opts.get("retries", 6)), base=float(opts.get("retry_base", 1.0)),
-                                 cap=float(opts.get("retry_cap", 60.0)),
-                                 max_wait=float(opts.get("retry_max_wait", 120.0)),
-                                 budget=float(opts.get("retry_budget", 600.0)))
-        if "fps" in opts:
-            self.fps = Fraction(str(opts["fps"]))
+        o: Any = self.options
+        self.model = o.model or self.default_model
+        self.base_url = (o.base_url or self.default_base).rstrip("/")
+        if not self.base_url:
+            raise InputError(f"{field}.base_url: missing; {self.name} has no default service: give the address of "
+                             f"a server that speaks its API (e.g. http://localhost:8000/v1)")
+        self.key_env = o.api_key_env or self.env_key
+        self.max_concurrent = o.max_concurrent
+        self.poll_interval = o.poll_interval
+        self.job_timeout = o.timeout
+        self.request_timeout = o.request_timeout
+        self.resubmit_unknown = o.resubmit_unknown
+        self.lookup_grace = o.lookup_grace
+        self.download_retries = o.download_retries
+        self.retry = RetryPolicy(retries=o.retries, base=o.retry_base, cap=o.retry_cap,
+                                 max_wait=o.retry_max_wait, budget=o.retry_budget)
+        self.fps = Fraction(o.fps) if o.fps is not None else Fraction(24)
         self.store_dir = Path(project.store_dir)
         self.cache_dir = self.store_dir / "hosted"
         self._journal: Optional[jr.Journal] = None
@@ -233,6 +126,10 @@ class HostedBackend(abc.ABC):
         self._key_locks: dict = defaultdict(threading.Lock)
         self._slots = threading.BoundedSemaphore(self.max_concurrent)
         self._secret: Optional[str] = None
+        self._check_options()
+
+    def _check_options(self) -> None:
+        """Provider hook: value checks that need more than one option (raise InputError naming ``self.field``)."""
 
     # -- contract --------------------------------------------------------------------------------
 
@@ -244,26 +141,40 @@ class HostedBackend(abc.ABC):
 
     def _custom_model_info(self) -> ModelInfo:
         """A model not in the table (new or a compatible server's): durations/sizes from options."""
+        o = self.options
         first = next(iter(self.models.values()))
-        durs = tuple(int(d) for d in self.options.get("durations", first.durations))
-        sizes = tuple(tuple(int(v) for v in s) for s in self.options.get("sizes", first.sizes))
-        return ModelInfo(durs, sizes, bool(self.options.get("first_frame", first.first_frame)),
-                         bool(self.options.get("last_frame", first.last_frame)))
+        durs = tuple(int(d) for d in (o.durations or first.durations))
+        sizes = tuple(tuple(int(v) for v in s) for s in (o.sizes or first.sizes))
+        return ModelInfo(durs, sizes, first.first_frame if o.first_frame is None else o.first_frame,
+                         first.last_frame if o.last_frame is None else o.last_frame, references=first.references)
 
     def capabilities(self) -> Capabilities:
         info = self.model_info()
-        last = bool(self.options.get("last_frame", info.last_frame)) if "last_frame" in self.options else info.last_frame
+        last = info.last_frame if self.options.last_frame is None else self.options.last_frame
         return Capabilities(native_fps=self.fps, durations=tuple(Fraction(d) for d in info.durations),
                             sizes=tuple(info.sizes), first_frame=info.first_frame, last_frame=last,
                             size_multiple=2)
 
     def key_context(self) -> dict:
-        """Options that change the pixels (go into every request key)."""
-        return {k: self.options[k] for k in self.key_options if k in self.options}
+        """Options that change the pixels (go into every request key); only those the storyboard set."""
+        o = self.options
+        keys = [k for k in self.key_options if k in type(o).model_fields and k in o.model_fields_set]
+        return o.model_dump(mode="json", include=set(keys))
 
     def billed_seconds(self, request: GenerationRequest) -> int:
         """The clip length the provider will bill for ``request``."""
         return quantise(request.seconds, self.model_info().durations, what=f"{self.name} ({self.model})")
+
+    def dollars(self, seconds: float, width: Optional[int] = None, height: Optional[int] = None) -> Optional[float]:
+        """Estimated US dollars for one clip of ``seconds`` (None when unpriced)."""
+        from .prices import estimate
+
+        return estimate(self.name, self.model, seconds, width=width, height=height, fps=float(self.fps),
+                        price_per_second=self.options.price_per_second, resolution=self.price_tier())
+
+    def price_tier(self) -> Optional[str]:
+        """The resolution a price depends on (Veo's 4k costs more); None when the price does not."""
+        return None
 
     def close(self) -> None:
         with self._lock:
@@ -286,24 +197,33 @@ class HostedBackend(abc.ABC):
         return self._secret
 
     @property
+    def secret_or_none(self) -> Optional[str]:
+        return self._secret
+
+    @property
     def journal(self) -> jr.Journal:
         with self._lock:
             if self._journal is None:
                 self._journal = jr.Journal(self.store_dir / "jobs.sqlite")
             return self._journal
 
+    def _require_httpx(self) -> None:
+        """Fail before anything is journaled when the hosted extra is missing (plans and prices need no httpx)."""
+        from .. import registry
+
+        missing = registry.missing_modules(self.name)
+        if missing:
+            raise MissingExtraError("hosted", missing[0], f'{self.field}: backend "{self.name}"')
+
     @property
     def client(self):
         with self._lock:
             if self._client is None:
-                try:
-                    import httpx
-                except ImportError:  # pragma: no cover - registry checks first
-                    from ...errors import MissingExtraError
-                    raise MissingExtraError("hosted", "httpx", f"backend {self.name}") from None
-                self._client = httpx.Client(timeout=httpx.Timeout(self.request_timeout, connect=min(30.0, self.request_timeout)),
-                                            follow_redirects=False,
-                                            headers={"User-Agent": "songreel"})
+                import httpx
+
+                self._client = httpx.Client(timeout=httpx.Timeout(self.request_timeout,
+                                                                  connect=min(30.0, self.request_timeout)),
+                                            follow_redirects=False, headers={"User-Agent": "songreel"})
             return self._client
 
     @abc.abstractmethod
@@ -313,14 +233,14 @@ class HostedBackend(abc.ABC):
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    def _same_origin(self, url: str) -> bool:
+    def same_origin(self, url: str) -> bool:
         a, b = urlsplit(url), urlsplit(self.base_url)
         return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
 
     def call(self, method: str, path_or_url: str, *, what: str, submit: bool = False, **kwargs):
         url = path_or_url if "://" in path_or_url else self.url(path_or_url)
         headers = dict(kwargs.pop("headers", {}) or {})
-        if self._same_origin(url):
+        if self.same_origin(url):
             headers.update(self.auth_headers())
         return send(self.client, method, url, what=f"{self.name}: {what}", secret=self._secret,
                     policy=self.retry, submit=submit, headers=headers, **kwargs)
@@ -335,6 +255,7 @@ class HostedBackend(abc.ABC):
         key = request.key()
         sub = self._prepare(request)
         sub.digest = digest_of(sub.payload)
+        sub.dollars = self.dollars(sub.seconds, sub.width, sub.height)
         with self._lock:
             key_lock = self._key_locks[key]
         with key_lock, self._slots:
@@ -345,10 +266,11 @@ class HostedBackend(abc.ABC):
                     return self._deliver(cached, out, request, sub, row)
                 except BadMedia:
                     cached.unlink()
+            self._require_httpx()
             _ = self.secret  # fail early, before any intent is written
             job_id = self._ensure_job(key, sub)
             status = self._wait(key, job_id)
-            probe = self._fetch(key, job_id, status, sub, cached)
+            probe = fetch(self, key, job_id, status, sub, cached)
             self.journal.mark(key, jr.DONE)
             return self._deliver(cached, out, request, sub, self.journal.get(key), probe=probe)
 
@@ -363,21 +285,25 @@ class HostedBackend(abc.ABC):
         except OSError:
             shutil.copyfile(cached, out)
         prov = {"provider": self.name, "model": self.model, "billed_seconds": sub.seconds,
-                "requested_size": f"{sub.width}x{sub.height}"}
+                "requested_size": f"{sub.width}x{sub.height}", "estimated_dollars": sub.dollars}
         if row is not None:
             prov.update({"job_id": row.provider_id, "submissions": row.attempts})
+            if row.cost is not None:
+                prov["dollars"] = row.cost
         return GenerationResult(path=out, frames=frames, fps=fps, width=width, height=height, provenance=prov)
 
     def _ensure_job(self, key: str, sub: Submission) -> str:
         """The provider job id for ``key``: an existing one (never resent) or a newly submitted one."""
         j = self.journal
-        outcome, row = j.claim(key, provider=self.name, model=self.model, digest=sub.digest, seconds=sub.seconds)
+        outcome, row = j.claim(key, provider=self.name, model=self.model, digest=sub.digest, seconds=sub.seconds,
+                               dollars=sub.dollars)
         if outcome == "new":
             return self._send(key, sub, row)
         if row.provider_id and row.state in (jr.SUBMITTED, jr.DONE):
+            log.info("%s: clip %s: resuming journaled job %s (not sent again)", self.name, key, row.provider_id)
             return row.provider_id
         if row.state == jr.FAILED:
-            if not j.reclaim(key, expect_state=jr.FAILED, digest=sub.digest, seconds=sub.seconds):
+            if not j.reclaim(key, expect_state=jr.FAILED, digest=sub.digest, seconds=sub.seconds, dollars=sub.dollars):
                 return self._ensure_job(key, sub)  # another process won the race: follow its row
             return self._send(key, sub, j.get(key))
         # submitting (crash or lost reply) or unknown: resolve before anything is sent
@@ -387,15 +313,20 @@ class HostedBackend(abc.ABC):
         return self._resolve(key, sub, row)
 
     def _send(self, key: str, sub: Submission, row, *, depth: int = 0) -> str:
+        log.info("%s: clip %s: submitting %s s at %dx%d (model %s, estimated $%s)", self.name, key, sub.seconds,
+                 sub.width, sub.height, self.model, "?" if sub.dollars is None else f"{sub.dollars:.2f}")
         try:
             job_id = self._submit(sub)
         except AmbiguousSubmit as e:
+            log.warning("%s: clip %s: submission outcome unknown: %s", self.name, key, self._say(str(e)))
             return self._resolve(key, sub, self.journal.get(key), reason=str(e), depth=depth)
         except (ProviderError, RetriesExhausted) as e:
             # the provider certainly did not take it (4xx, or only 429/503/connect errors): nothing is billed
             self.journal.mark(key, jr.FAILED, error=self._say(str(e)))
+            log.warning("%s: clip %s: submission refused: %s", self.name, key, self._say(str(e)))
             raise
         self.journal.submitted(key, job_id)
+        log.info("%s: clip %s: submitted as job %s", self.name, key, job_id)
         return job_id
 
     def _resolve(self, key: str, sub: Submission, row, *, reason: str = "", depth: int = 0) -> str:
@@ -408,15 +339,17 @@ class HostedBackend(abc.ABC):
             found = self._lookup(sub, row)
         except GenerationError as e:
             found = Lookup("cannot", detail=f"the lookup failed: {e}")
-        if found.outcome == "found":
+        log.info("%s: clip %s: looking up the lost submission: %s %s", self.name, key, found.outcome,
+                 found.job_id or found.detail)
+        if found.outcome == "found" and found.job_id:
             j.submitted(key, found.job_id)
             return found.job_id
         if found.outcome == "absent" and depth < 2:
-            if j.reclaim(key, expect_state=row.state, digest=sub.digest, seconds=sub.seconds):
+            if j.reclaim(key, expect_state=row.state, digest=sub.digest, seconds=sub.seconds, dollars=sub.dollars):
                 return self._send(key, sub, j.get(key), depth=depth + 1)
             return self._ensure_job(key, sub)
         if self.resubmit_unknown:
-            if j.reclaim(key, expect_state=row.state, digest=sub.digest, seconds=sub.seconds):
+            if j.reclaim(key, expect_state=row.state, digest=sub.digest, seconds=sub.seconds, dollars=sub.dollars):
                 return self._send(key, sub, j.get(key), depth=depth + 1)
             return self._ensure_job(key, sub)
         why = reason or "an earlier run stopped between sending the job and receiving the provider's reply"
@@ -430,6 +363,7 @@ class HostedBackend(abc.ABC):
 
     def _wait(self, key: str, job_id: str) -> JobStatus:
         deadline = time.monotonic() + self.job_timeout
+        polls = 0
         while True:
             try:
                 status = self._status(job_id)
@@ -441,80 +375,23 @@ class HostedBackend(abc.ABC):
                     self.journal.mark(key, jr.UNKNOWN, error=msg)
                     raise UnknownOutcomeError(msg) from None
                 raise
+            polls += 1
+            log.debug("%s: poll %d of job %s: %s%s", self.name, polls, job_id, status.state,
+                      "" if status.progress is None else f" ({status.progress})")
+            if status.cost is not None:
+                self.journal.cost(key, status.cost)
             if status.state == "done":
+                log.info("%s: job %s finished after %d polls", self.name, job_id, polls)
                 return status
             if status.state == "failed":
                 msg = f"{self.name}: job {job_id} failed: {self._say(status.message or 'no reason given')}"
                 self.journal.mark(key, jr.FAILED, error=msg)
+                log.warning("%s", msg)
                 raise ProviderError(msg)
             if time.monotonic() > deadline:
                 raise GenerationError(f"{self.name}: job {job_id} still running after {self.job_timeout:.0f} s; "
                                       f"run again to resume waiting for it (it will not be submitted again)")
             time.sleep(self.poll_interval)
-
-    def _fetch(self, key: str, job_id: str, status: JobStatus, sub: Submission, dest: Path) -> tuple:
-        """Stream the video to a temp name, check it, rename it to ``dest``. Retries the download, never the job."""
-        import httpx
-
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_name(f".{dest.stem}.part-{os.getpid()}-{threading.get_ident()}.mp4")
-        last_problem = ""
-        try:
-            for attempt in range(self.download_retries + 1):
-                if attempt:
-                    time.sleep(self.retry.delay(attempt - 1))
-                try:
-                    url, with_key = self._download(job_id, status)
-                    self._stream(url, part, with_key=with_key, what=f"download job {job_id}")
-                    probe = probe_video(part)
-                    seconds = probe[0] / probe[1]
-                    if abs(seconds - sub.seconds) > 0.5:
-                        raise BadMedia(f"job {job_id}: the video lasts {float(seconds):.2f} s, "
-                                       f"expected {sub.seconds} s ± 0.5 s")
-                    os.replace(part, dest)
-                    return probe
-                except (httpx.TransportError, RetriesExhausted, BadMedia) as e:
-                    last_problem = self._say(f"{type(e).__name__}: {e}")
-                except ProviderError as e:
-                    if e.status in (401, 403, 404, 410) and attempt < self.download_retries:
-                        last_problem = self._say(str(e))
-                        status = self._status(job_id)  # signed URLs expire: ask for a fresh one
-                        continue
-                    raise
-        finally:
-            if part.exists():
-                part.unlink()
-        raise GenerationError(f"{self.name}: could not download the video of job {job_id} after "
-                              f"{self.download_retries + 1} attempts: {last_problem} (the job is kept: run again "
-                              f"to retry the download without paying again)")
-
-    def _stream(self, url: str, part: Path, *, with_key: bool, what: str) -> None:
-        """GET ``url`` into ``part``, following redirects by hand so the key never leaves the provider's origin."""
-        for _hop in range(6):
-            headers = self.auth_headers() if (with_key and self._same_origin(url)) else {}
-            with self.client.stream("GET", url, headers=headers) as r:
-                if r.status_code in (301, 302, 303, 307, 308) and "location" in r.headers:
-                    url = urljoin(url, r.headers["location"])
-                    continue
-                if r.status_code >= 400:
-                    r.read()
-                    from .http import RETRY_STATUS, error_text
-                    detail = error_text(r, self._secret)
-                    if r.status_code in RETRY_STATUS:
-                        raise RetriesExhausted(f"{what}: HTTP {r.status_code}: {detail}")
-                    raise ProviderError(f"{self.name}: {what}: HTTP {r.status_code}: {detail}", status=r.status_code)
-                expected = r.headers.get("content-length")
-                got = 0
-                with open(part, "wb") as f:
-                    for chunk in r.iter_bytes(1 << 16):
-                        f.write(chunk)
-                        got += len(chunk)
-                    f.flush()
-                    os.fsync(f.fileno())
-                if expected is not None and expected.isdigit() and got != int(expected):
-                    raise BadMedia(f"{what}: got {got} of {expected} bytes")
-                return
-        raise GenerationError(f"{self.name}: {what}: too many redirects")
 
     # -- provider hooks --------------------------------------------------------------------------
 
@@ -534,7 +411,7 @@ class HostedBackend(abc.ABC):
         """``(url, send_key)`` of the finished video; the default is the URL the status carried, no key."""
         if not status.url:
             raise GenerationError(f"{self.name}: job {job_id} finished without a video URL")
-        return status.url, self._same_origin(status.url)
+        return status.url, self.same_origin(status.url)
 
     def _lookup(self, sub: Submission, row) -> Lookup:
         return Lookup("cannot", detail=f"the {self.name} API offers no way to find a job by its content")
@@ -547,7 +424,6 @@ class HostedBackend(abc.ABC):
         seconds = self.billed_seconds(request)
         size = (request.width, request.height)
         if info.sizes and size not in info.sizes:
-            from ..base import round_size
             size = round_size(request.width, request.height, self.capabilities())
         if request.first_frame is not None and not info.first_frame:
             raise GenerationError(f"{self.name} ({self.model}): this model takes no first-frame image")
@@ -560,8 +436,12 @@ class HostedBackend(abc.ABC):
             raise GenerationError(f"{self.name}: video-prefix conditioning is not supported")
         return seconds, size[0], size[1]
 
-
-def ratio_of(width: int, height: int) -> str:
-    """``"16:9"`` style ratio of a size."""
-    g = math.gcd(width, height)
-    return f"{width // g}:{height // g}"
+    def references_for(self, request: GenerationRequest) -> tuple:
+        """The request's reference images this model takes (at most ``ModelInfo.references``); a note is
+        logged when some or all are left out."""
+        refs = tuple(getattr(request, "references", ()) or ())
+        limit = self.model_info().references
+        if refs and len(refs) > limit:
+            log.warning("%s (%s): takes %s reference images; %d given, the rest are not sent", self.name,
+                        self.model, limit or "no", len(refs))
+        return refs[:limit]

@@ -18,6 +18,7 @@ looking the job up, never by sending again blindly.
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from ...errors import GenerationError
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
 SAFE_SUBMIT_STATUS = {429, 503}  # the provider says it did not accept the request
+
+log = logging.getLogger(__name__)
 
 
 class ProviderError(GenerationError):
@@ -165,6 +168,7 @@ def send(client, method: str, url: str, *, what: str, secret: Optional[str], pol
         if attempt >= policy.retries or waited >= policy.budget:
             raise RetriesExhausted(f"{what}: gave up after {attempt + 1} attempts: {problem}")
         delay = min(policy.delay(attempt, response), max(0.0, policy.budget - waited))
+        log.info("%s: %s; retry %d of %d in %.2f s", what, problem, attempt + 1, policy.retries, delay)
         sleep(delay)
         waited += delay
         attempt += 1

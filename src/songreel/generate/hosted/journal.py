@@ -16,7 +16,9 @@ again. A ``submitting`` row found by a later run means the outcome is unknown: t
 it (looks the job up where the provider allows) before anything is sent.
 
 The journal never holds an API key: rows carry the request key, provider, model, a digest of the
-request body, the provider's job id, states, times and the provider's error text.
+request body, the provider's job id, states, times, the provider's error text, and the job's cost in
+US dollars: ``est_cost`` (songreel's estimate, written with the intent) and ``cost`` (what the
+provider reported, where it reports one). :meth:`Journal.spend` sums them per provider.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
+
 from ..wal import WalDatabase
 
 SUBMITTING, SUBMITTED, DONE, FAILED, UNKNOWN = "submitting", "submitted", "done", "failed", "unknown"
@@ -44,7 +47,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     created      REAL NOT NULL,      -- intent written (unix time)
     updated      REAL NOT NULL,
     attempts     INTEGER NOT NULL DEFAULT 1,
-    error        TEXT
+    error        TEXT,
+    est_cost     REAL,               -- estimated US dollars, written with the intent
+    cost         REAL                -- US dollars the provider reported (NULL where it reports none)
 );
 CREATE INDEX IF NOT EXISTS jobs_provider_id ON jobs (provider, provider_id);
 """
@@ -64,6 +69,8 @@ class JobRow:
     updated: float
     attempts: int
     error: Optional[str]
+    est_cost: Optional[float] = None
+    cost: Optional[float] = None
 
     @property
     def owner_alive(self) -> bool:
@@ -96,6 +103,17 @@ class Journal:
         # FULL: an intent must survive a power cut before anything is paid for
         self._wal = WalDatabase(self.path, schema=_SCHEMA, synchronous="FULL", timeout=60)
         self._db, self._tx, self.close = self._wal.db, self._wal.tx, self._wal.close
+        self._add_cost_columns()
+
+    def _add_cost_columns(self) -> None:
+        """Journals written before costs were recorded lack the two cost columns: add them."""
+        have = {r[1] for r in self._db().execute("PRAGMA table_info(jobs)").fetchall()}
+        for col in ("est_cost", "cost"):
+            if col not in have:
+                with self._tx() as db:
+                    cols = {r[1] for r in db.execute("PRAGMA table_info(jobs)").fetchall()}
+                    if col not in cols:
+                        db.execute(f"ALTER TABLE jobs ADD COLUMN {col} REAL")
 
     # -- reads -----------------------------------------------------------------------------------
 
@@ -112,9 +130,25 @@ class Journal:
     def rows(self) -> list[JobRow]:
         return [JobRow(**dict(r)) for r in self._db().execute("SELECT * FROM jobs ORDER BY created").fetchall()]
 
+    def spend(self) -> dict[str, dict]:
+        """Per provider: jobs sent, estimated and reported dollars of the jobs that were (or may have been) paid.
+
+        A job counts once it left the machine (submitted, done, or unknown outcome); refused and failed
+        submissions count as 0 jobs because providers do not bill them.
+        """
+        out: dict[str, dict] = {}
+        sql = ("SELECT provider, COUNT(*), SUM(COALESCE(est_cost, 0)), SUM(est_cost IS NULL), SUM(cost),"
+               " COUNT(cost), SUM(seconds) FROM jobs WHERE state IN (?, ?, ?) GROUP BY provider ORDER BY provider")
+        for prov, n, est, unpriced, cost, reported, secs in self._db().execute(sql, (SUBMITTED, DONE, UNKNOWN)):
+            out[prov] = {"jobs": n, "estimated_dollars": round(est or 0.0, 4), "unpriced_jobs": unpriced,
+                         "reported_dollars": None if not reported else round(cost, 4), "reported_jobs": reported,
+                         "seconds": secs or 0.0}
+        return out
+
     # -- writes ----------------------------------------------------------------------------------
 
-    def claim(self, key: str, *, provider: str, model: str, digest: str, seconds: float) -> tuple[str, JobRow]:
+    def claim(self, key: str, *, provider: str, model: str, digest: str, seconds: float,
+              dollars: Optional[float] = None) -> tuple[str, JobRow]:
         """Write the intent to submit ``key``, unless a row already exists.
 
         Returns
@@ -131,11 +165,14 @@ class Journal:
             if row is not None:
                 return "existing", JobRow(**dict(row))
             db.execute("INSERT INTO jobs (key, provider, model, digest, state, provider_id, owner, seconds, created,"
-                       " updated, attempts, error) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, 1, NULL)",
-                       (key, provider, model, digest, SUBMITTING, owner_token(), seconds, now, now))
-        return "new", self.get(key)
+                       " updated, attempts, error, est_cost) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, 1, NULL, ?)",
+                       (key, provider, model, digest, SUBMITTING, owner_token(), seconds, now, now, dollars))
+        row = self.get(key)
+        assert row is not None  # written in the transaction above
+        return "new", row
 
-    def reclaim(self, key: str, *, expect_state: str, digest: str, seconds: float) -> bool:
+    def reclaim(self, key: str, *, expect_state: str, digest: str, seconds: float,
+                dollars: Optional[float] = None) -> bool:
         """Turn an existing row (failed / unknown / not-found ``submitting``) back into a fresh intent.
 
         Compare-and-set on ``expect_state``, so two processes cannot both resubmit. Returns True when
@@ -144,9 +181,9 @@ class Journal:
         now = time.time()
         with self._tx() as db:
             cur = db.execute("UPDATE jobs SET state = ?, provider_id = NULL, owner = ?, digest = ?, seconds = ?,"
-                             " created = ?, updated = ?, attempts = attempts + 1, error = NULL"
-                             " WHERE key = ? AND state = ?",
-                             (SUBMITTING, owner_token(), digest, seconds, now, now, key, expect_state))
+                             " created = ?, updated = ?, attempts = attempts + 1, error = NULL, est_cost = ?,"
+                             " cost = NULL WHERE key = ? AND state = ?",
+                             (SUBMITTING, owner_token(), digest, seconds, now, now, dollars, key, expect_state))
             return cur.rowcount == 1
 
     def submitted(self, key: str, provider_id: str) -> None:
@@ -154,6 +191,11 @@ class Journal:
         with self._tx() as db:
             db.execute("UPDATE jobs SET state = ?, provider_id = ?, updated = ?, error = NULL WHERE key = ?",
                        (SUBMITTED, provider_id, time.time(), key))
+
+    def cost(self, key: str, dollars: float) -> None:
+        """Record the cost the provider reported for ``key``'s job."""
+        with self._tx() as db:
+            db.execute("UPDATE jobs SET cost = ?, updated = ? WHERE key = ?", (float(dollars), time.time(), key))
 
     def mark(self, key: str, state: str, *, error: Optional[str] = None) -> None:
         with self._tx() as db:

@@ -1,5 +1,9 @@
-"""The OpenAI videos API contract (Sora's API; OpenAI shuts it down on 2026-09-24), kept as a generic
-backend for servers that implement the same contract.
+"""The OpenAI videos API contract, for servers that implement it: your own GPUs behind a known contract.
+
+OpenAI shut Sora and its Videos API down on 2026-09-24; the contract lives on in self-hosted,
+OpenAI-compatible video servers (vLLM-Omni, SGLang Diffusion). There is therefore no default service:
+``base_url`` is required (``http://gpu-box:8000/v1``), and the key variable is whatever your server
+checks (``api_key_env``; default ``OPENAI_API_KEY``).
 
 Wire format (``../shared/data/api/openai-videos-openapi.yaml``)::
 
@@ -10,9 +14,10 @@ Wire format (``../shared/data/api/openai-videos-openapi.yaml``)::
     GET  {base}/videos/{id}/content?variant=video -> video/mp4
     GET  {base}/videos?limit=&order=desc&after=   -> VideoListResource (used to resolve lost replies)
 
-``base_url`` includes the version (default ``https://api.openai.com/v1``);
-``backend: {name: openai-videos, base_url: http://host/v1, model: sora-2}``. Key: ``OPENAI_API_KEY``
-(``api_key_env`` names another variable for a compatible server).
+``base_url`` includes the version prefix:
+``backend: {name: openai-videos, base_url: http://host:8000/v1, model: Wan-AI/Wan2.2-T2V-A14B-Diffusers,
+durations: [4, 8], sizes: [[1280, 720]]}`` (a model songreel does not know takes its clip lengths and
+sizes from the options; the table below holds the contract's own models).
 
 Unknown outcome: resolved by listing recent videos and matching prompt, model, size and seconds created
 after the intent was journaled (ids already journaled are skipped); found → polled, certainly absent
@@ -21,22 +26,34 @@ after the intent was journaled (ids already journaled are skipped); found → po
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from ...errors import GenerationError
 from ...schema.clip import GenerationRequest
-from .common import HostedBackend, JobStatus, Lookup, ModelInfo, Submission, frame_png
+from .common import HostedBackend
+from .media import frame_png
+from .options import HostedOptions
+from .types import JobStatus, Lookup, ModelInfo, Submission
 
 _SIZES = ((1280, 720), (720, 1280))
 _PRO_SIZES = _SIZES + ((1792, 1024), (1024, 1792))
 
 
+class OpenAIVideosOptions(HostedOptions):
+    """Options of the ``openai-videos`` backend (``base_url`` is required)."""
+
+    model: str = Field("sora-2", description="the model id your server serves")
+
+
 class OpenAIVideosBackend(HostedBackend):
-    """Sora 2 / Sora 2 Pro and compatible servers. 4, 8 or 12 s clips; first frame via input_reference."""
+    """Servers implementing the OpenAI videos contract. 4, 8 or 12 s clips; first frame via input_reference."""
 
     name = "openai-videos"
     version = "1"
     env_key = "OPENAI_API_KEY"
-    default_base = "https://api.openai.com/v1"
+    default_base = ""  # no default service: base_url names your server
     default_model = "sora-2"
+    Options = OpenAIVideosOptions
     # a generic backend: another server with the same model name is another model
     key_options = HostedBackend.key_options + ("base_url",)
     models = {
@@ -61,7 +78,7 @@ class OpenAIVideosBackend(HostedBackend):
                                  "seconds": str(seconds)})
 
     def _submit(self, sub: Submission) -> str:
-        files = {k: (None, v) for k, v in sub.payload["fields"].items()}
+        files: dict[str, tuple] = {k: (None, v) for k, v in sub.payload["fields"].items()}
         if sub.payload["input_reference"] is not None:
             files["input_reference"] = ("first_frame.png", sub.payload["input_reference"], "image/png")
         r = self.call("POST", "videos", files=files, what="submit", submit=True)

@@ -1,20 +1,22 @@
-"""Google Veo through the Gemini API.
+"""Google Veo 3.1 through the Gemini API.
 
-Wire format (Gemini API, ``v1beta``)::
+Wire format (Gemini API ``v1beta``; field by field as the official ``google-genai`` SDK builds it in
+Gemini API mode, ``_GenerateVideosConfig_to_mldev``)::
 
     POST {base}/v1beta/models/{model}:predictLongRunning          header x-goog-api-key: $GEMINI_API_KEY
          {"instances": [{"prompt": ..., "image": {"bytesBase64Encoded": ..., "mimeType": "image/png"},
-                         "lastFrame": {...}}],
+                         "lastFrame": {...},
+                         "referenceImages": [{"image": {...}, "referenceType": "asset"}]}],   (≤ 3, no image)
           "parameters": {"aspectRatio": "16:9", "durationSeconds": 8, "resolution": "720p",
-                         "negativePrompt": ..., "seed": ...}}
+                         "negativePrompt": ..., "personGeneration": ...}}
       -> {"name": "models/{model}/operations/{id}"}
     GET  {base}/v1beta/{name}   -> {"name", "done": true, "response": {"generateVideoResponse":
                                     {"generatedSamples": [{"video": {"uri": ...}}]}}}  or  {"error": {...}}
     GET  {uri}  (with the key; the file lives on the API's own origin)
 
-Options: ``model`` (veo-3.1-generate-preview, veo-3.1-fast-generate-preview, veo-3.0-generate-001),
-``base_url`` (default https://generativelanguage.googleapis.com), ``resolution`` (720p | 1080p),
-``person_generation``, plus the shared hosted options (see ``docs/backends/hosted.md``).
+No ``seed``: the SDK refuses it in Gemini API mode (a Vertex-only parameter), so songreel never sends
+it; a shot's takes still differ because the seed is part of each clip's key (each take is its own job).
+1080p and 4k are 8-second clips only, and so is a clip guided by reference images.
 
 Unknown outcome: the Gemini API takes no idempotency token and cannot list a key's video operations,
 so a submission whose reply was lost cannot be identified; songreel stops and asks
@@ -24,57 +26,93 @@ so a submission whose reply was lost cannot be identified; songreel stops and as
 from __future__ import annotations
 
 import base64
+import logging
+from typing import Literal, Optional
+
+from pydantic import Field
 
 from ...errors import GenerationError
 from ...schema.clip import GenerationRequest
-from .common import HostedBackend, JobStatus, ModelInfo, Submission, frame_png
+from .common import HostedBackend
+from .media import frame_png, reference_png
+from .options import HostedOptions
+from .types import JobStatus, ModelInfo, Submission
 
-_SIZES_720 = ((1280, 720), (720, 1280))
-_SIZES_1080 = ((1920, 1080), (1080, 1920))
+log = logging.getLogger(__name__)
+
+_SIZES = {"720p": ((1280, 720), (720, 1280)), "1080p": ((1920, 1080), (1080, 1920)),
+          "4k": ((3840, 2160), (2160, 3840))}
+_ALL = (4, 6, 8)
+
+
+class VeoOptions(HostedOptions):
+    """Options of the ``veo`` backend."""
+
+    model: str = Field("veo-3.1-fast-generate-001", description="Veo model id (see docs/backends/hosted.md)")
+    resolution: Literal["720p", "1080p", "4k"] = Field("720p", description="720p, 1080p or 4k (1080p and 4k: 8 s clips)")
+    person_generation: Optional[Literal["allow_all", "allow_adult", "dont_allow"]] = Field(
+        None, description="the API's personGeneration")
 
 
 class VeoBackend(HostedBackend):
-    """Google Veo 3 / 3.1 (Gemini API). Clips of 4, 6 or 8 s at 24 fps; first and (3.1) last frame."""
+    """Google Veo 3.1 (Gemini API). Clips of 4, 6 or 8 s at 24 fps; first and last frame; up to 3 reference images."""
 
     name = "veo"
     version = "1"
     env_key = "GEMINI_API_KEY"
     default_base = "https://generativelanguage.googleapis.com"
-    default_model = "veo-3.1-fast-generate-preview"
+    default_model = "veo-3.1-fast-generate-001"
+    Options = VeoOptions
     models = {
-        "veo-3.1-generate-preview": ModelInfo((4, 6, 8), _SIZES_720, first_frame=True, last_frame=True),
-        "veo-3.1-fast-generate-preview": ModelInfo((4, 6, 8), _SIZES_720, first_frame=True, last_frame=True),
-        "veo-3.0-generate-001": ModelInfo((4, 6, 8), _SIZES_720, first_frame=True, last_frame=False),
-        "veo-3.0-fast-generate-001": ModelInfo((4, 6, 8), _SIZES_720, first_frame=True, last_frame=False),
+        "veo-3.1-fast-generate-001": ModelInfo(_ALL, _SIZES["720p"], first_frame=True, last_frame=True, references=3),
+        "veo-3.1-generate-001": ModelInfo(_ALL, _SIZES["720p"], first_frame=True, last_frame=True, references=3),
+        "veo-3.1-fast-generate-preview": ModelInfo(_ALL, _SIZES["720p"], first_frame=True, last_frame=True,
+                                                   references=3),
+        "veo-3.1-generate-preview": ModelInfo(_ALL, _SIZES["720p"], first_frame=True, last_frame=True, references=3),
     }
 
     def model_info(self) -> ModelInfo:
         info = super().model_info()
-        if str(self.options.get("resolution", "720p")) == "1080p":
-            # 1080p is 8 s only (Veo 3.1 docs)
-            return ModelInfo((8,), _SIZES_1080, info.first_frame, info.last_frame, info.text_only)
-        return info
+        res = self.options.resolution
+        durations = (8,) if res in ("1080p", "4k") else info.durations
+        return ModelInfo(durations, _SIZES[res], info.first_frame, info.last_frame, info.text_only, info.references)
+
+    def price_tier(self) -> Optional[str]:
+        return self.options.resolution
 
     def auth_headers(self) -> dict:
         return {"x-goog-api-key": self.secret}
+
+    def billed_seconds(self, request: GenerationRequest) -> int:
+        if self._uses_references(request):
+            return 8  # reference-guided clips are 8 s only
+        return super().billed_seconds(request)
+
+    def _uses_references(self, request: GenerationRequest) -> bool:
+        # reference images go only without image / lastFrame (a shot's opening segment), and only in 16:9
+        if not self.references_for(request) or request.first_frame is not None or request.last_frame is not None:
+            return False
+        if request.height > request.width:
+            log.warning("veo: reference images are taken for 16:9 clips only; this portrait clip goes without them")
+            return False
+        return True
 
     def _prepare(self, request: GenerationRequest) -> Submission:
         seconds, width, height = self._common_checks(request)
         instance: dict = {"prompt": request.prompt}
         if request.first_frame is not None:
-            instance["image"] = {"bytesBase64Encoded": base64.b64encode(frame_png(request.first_frame)).decode(),
-                                 "mimeType": "image/png"}
+            instance["image"] = _image(frame_png(request.first_frame))
         if request.last_frame is not None:
-            instance["lastFrame"] = {"bytesBase64Encoded": base64.b64encode(frame_png(request.last_frame)).decode(),
-                                     "mimeType": "image/png"}
+            instance["lastFrame"] = _image(frame_png(request.last_frame))
+        if self._uses_references(request):
+            instance["referenceImages"] = [{"image": _image(reference_png(p)), "referenceType": "asset"}
+                                           for p in self.references_for(request)]
         params: dict = {"aspectRatio": "16:9" if width >= height else "9:16", "durationSeconds": seconds,
-                        "resolution": "1080p" if max(width, height) >= 1920 else "720p"}
+                        "resolution": self.options.resolution}
         if request.negative:
             params["negativePrompt"] = request.negative
-        if self.options.get("send_seed", True):
-            params["seed"] = int(request.seed) % (2**32)
-        if "person_generation" in self.options:
-            params["personGeneration"] = str(self.options["person_generation"])
+        if self.options.person_generation is not None:
+            params["personGeneration"] = self.options.person_generation
         body = {"instances": [instance], "parameters": params}
         return Submission(body, seconds, width, height,
                           match={"prompt": request.prompt, "model": self.model, "seconds": seconds})
@@ -107,7 +145,11 @@ class VeoBackend(HostedBackend):
         return JobStatus("done", url=uri)
 
     def _download(self, job_id: str, status: JobStatus) -> tuple[str, bool]:
-        return status.url, True  # Gemini file downloads need the key (sent only to the API's own origin)
+        return str(status.url), True  # Gemini file downloads need the key (sent only to the API's own origin)
+
+
+def _image(png: bytes) -> dict:
+    return {"bytesBase64Encoded": base64.b64encode(png).decode(), "mimeType": "image/png"}
 
 
 def _json(response) -> dict:
@@ -116,3 +158,4 @@ def _json(response) -> dict:
     except ValueError:
         raise GenerationError(f"veo: the reply is not JSON (HTTP {response.status_code})") from None
     return doc if isinstance(doc, dict) else {}
+
