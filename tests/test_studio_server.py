@@ -9,7 +9,6 @@ frames, audio length. ``SONGREEL_DOC_SHOTS=1`` also saves the screenshots used i
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys

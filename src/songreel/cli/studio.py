@@ -40,8 +40,10 @@ def check_extra() -> None:
             raise MissingExtraError("studio", "ruamel.yaml" if module == "ruamel" else module, "the studio")
 
 
-def studio(project: Optional[Path] = typer.Argument(None, metavar="PROJECT_DIR", help="The project folder (default: this one). "
-                                                    "Created if missing; nothing outside it is read or written."),
+def studio(project: Optional[Path] = typer.Argument(
+               None, metavar="PROJECT_DIR",
+               help="The project folder (default: this one). Created if missing; "
+                    "nothing outside it is read or written."),
            host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine only)."),
            port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to listen on."),
            no_browser: bool = typer.Option(False, "--no-browser", help="Don't open a browser tab.")):

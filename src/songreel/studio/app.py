@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from ..errors import SongreelError
 from .service import Studio, to_json
-from .storyboard_table import COLUMNS, HEADERS, Document, doc_or_error, new_storyboard
+from .storyboard_table import COLUMNS, HEADERS, doc_or_error, new_storyboard
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +338,8 @@ def build(studio: Studio):
                         song_pick = gr.Dropdown(studio.project.songs(), label="or pick one from the project folder",
                                                 elem_id="sr-song-pick")
                         with gr.Row():
-                            bpm = gr.Number(label="tempo override (BPM, 0 = as detected)", value=None, minimum=0, elem_id="sr-bpm")
+                            bpm = gr.Number(label="tempo override (BPM, 0 = as detected)", value=None, minimum=0,
+                                            elem_id="sr-bpm")
                             meter = gr.Dropdown(["", "2", "3", "4", "5", "6", "7", "9", "12"], value="",
                                                 label="beats per bar override", elem_id="sr-meter")
                         with gr.Row():
@@ -366,7 +367,8 @@ def build(studio: Studio):
                                                   elem_id="sr-f-at")
                                 f_transition = gr.Textbox(label="transition", placeholder="cut / crossfade 1 beat",
                                                           elem_id="sr-f-transition")
-                                f_backend = gr.Textbox(label="backend", placeholder="(project's)", elem_id="sr-f-backend")
+                                f_backend = gr.Textbox(label="backend", placeholder="(project's)",
+                                                       elem_id="sr-f-backend")
                                 f_seed = gr.Textbox(label="seed", elem_id="sr-f-seed")
                                 f_takes = gr.Textbox(label="takes", elem_id="sr-f-takes")
                             with gr.Row():
@@ -410,7 +412,8 @@ def build(studio: Studio):
                 res_video = gr.Video(label="the video", interactive=False, height=420, elem_id="sr-result-video")
                 res_sync = gr.Markdown("no render yet", elem_id="sr-sync")
                 res_sheet = gr.Image(label="contact sheet", interactive=False, elem_id="sr-sheet")
-                res_files = gr.File(label="downloads: MP4, timeline (OTIO/EDL), subtitles, report", file_count="multiple",
+                res_files = gr.File(label="downloads: MP4, timeline (OTIO/EDL), subtitles, report",
+                                    file_count="multiple",
                                     interactive=False, elem_id="sr-downloads")
                 res_report = gr.JSON(label="sync report", elem_id="sr-report")
         shown_render = gr.State(None)
@@ -494,7 +497,8 @@ def _result_outputs(result: dict):
     s = result["sync"]
     sh = result["shots"]
     verdict = "on the beat" if s["on_beat"] else "OFF the beat"
-    lines = [f"**sync:** largest cut error {s['max_cut_error_ms']:.1f} ms (half a frame is {s['half_frame_ms']:.1f} ms): "
+    lines = [f"**sync:** largest cut error {s['max_cut_error_ms']:.1f} ms "
+             f"(half a frame is {s['half_frame_ms']:.1f} ms): "
              f"{verdict}; video − audio {s['video_minus_audio_ms']:+.1f} ms; {s['video_frames']} frames "
              f"(planned {s['expected_frames']})",
              f"**shots:** {sh['generated']} generated, {sh['reused']} reused"]

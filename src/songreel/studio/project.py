@@ -133,7 +133,8 @@ def _option_paths(block: Any, prefix: str) -> Iterator[tuple[str, Any]]:
     if not isinstance(block, dict):
         return
     for key, value in block.items():
-        if isinstance(value, str) and (value.startswith(("/", "./", "../", "~", "\\")) or re.match(r"^[A-Za-z]:", value)):
+        if isinstance(value, str) and (value.startswith(("/", "./", "../", "~", "\\"))
+                                       or re.match(r"^[A-Za-z]:", value)):
             yield f"{prefix}.{key}", value
 
 

@@ -18,7 +18,7 @@ from typing import Any, Optional
 import songreel
 
 from ..errors import InputError, SongreelError
-from .project import AUDIO_SUFFIXES, Project, store_upload
+from .project import AUDIO_SUFFIXES, MEDIA_SUFFIXES, Project, store_upload
 from .queue import RenderQueue
 from .storyboard_table import Document
 
@@ -111,8 +111,8 @@ class Studio:
 
     def upload(self, src, name: Optional[str] = None, *, audio: bool = False) -> str:
         """Copy an uploaded file into the project folder; returns its name there."""
-        kw = {"allowed": AUDIO_SUFFIXES} if audio else {}
-        return store_upload(self.project, src, name, **kw).relative_to(self.root).as_posix()
+        allowed = AUDIO_SUFFIXES if audio else MEDIA_SUFFIXES
+        return store_upload(self.project, src, name, allowed=allowed).relative_to(self.root).as_posix()
 
     def analyze(self, song: str, *, bpm: Optional[float] = None, meter: Optional[int] = None) -> dict:
         """Analysis summary of a song in the project, and a beat-grid picture of it.
