@@ -55,6 +55,7 @@ KINDS = {
     "render-corrupt-lock": ["render", "video.yaml", "-o", "out.mp4"],
     "pick": ["pick", "1", "5", "video.yaml"],
     "takes": ["takes", "7", "video.yaml"],
+    "studio-on-a-file": ["studio", "video.yaml", "--no-browser"],
 }
 OUTPUTS_OK = {"out.mp4", "out.report.json", "video.lock.json"}
 
