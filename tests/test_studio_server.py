@@ -166,7 +166,10 @@ def test_api_refuses_paths_outside_the_project(studio, song, words):
 
 def test_file_route_serves_nothing_outside_the_project(studio):
     url, project, _port = studio
-    for target in (project.parent / "secret.wav", Path("/etc/hostname")):
+    link = project / "escape-link.wav"
+    if not link.is_symlink():
+        link.symlink_to(project.parent / "secret.wav")
+    for target in (project.parent / "secret.wav", Path("/etc/hostname"), link, project / ".." / "secret.wav"):
         try:
             with urllib.request.urlopen(url + "gradio_api/file=" + str(target), timeout=10) as r:
                 body = r.read()
@@ -257,13 +260,22 @@ def test_browser_song_shots_preview_render(studio, song_file):
             page.click("#sr-add")
             page.wait_for_function(_has("#sr-yaml", prompt))
         page.wait_for_function(_has("#sr-status-line", "3 shots"))
+        # change shot 2's length in the table: the YAML follows
+        page.locator('#sr-table [data-testid="cell-1-2"]').dblclick()
+        page.keyboard.press("Control+A")
+        page.keyboard.type("1 bars")
+        page.keyboard.press("Enter")
+        page.wait_for_function(_has("#sr-yaml", "night train") + " && !" + _has("#sr-yaml", "2 bars"))
+        # and the other way: typed into the YAML, shown in the table
+        page.click("#sr-yaml .cm-content")
+        page.keyboard.press("Control+End")
+        page.keyboard.insert_text("\n    seed: 7")
+        page.wait_for_function(_has('#sr-table [data-testid="cell-2-6"]', "7"))
+        # the edit form: pick a shot, its fields load
         page.click("#sr-shot-no input")
         page.get_by_role("option", name="shot 2", exact=True).click()
-        page.wait_for_function("(document.querySelector('#sr-f-prompt textarea, #sr-f-prompt input') || {value: ''}).value"
-                               ".includes('night train')")
-        page.fill("#sr-f-length textarea, #sr-f-length input", "1 bars")
-        page.click("#sr-update")
-        page.wait_for_function(_has("#sr-yaml", "night train") + " && !" + _has("#sr-yaml", "2 bars"))
+        page.wait_for_function("(document.querySelector('#sr-f-length textarea, #sr-f-length input') || {value: ''})"
+                               ".value === '1 bars'")
         # a bad length: the CLI's one-line error, live
         page.fill("#sr-f-length textarea, #sr-f-length input", "3 bras")
         page.click("#sr-update")
@@ -279,7 +291,7 @@ def test_browser_song_shots_preview_render(studio, song_file):
         saved = (project / "storyboard.yaml").read_text(encoding="utf-8")
         assert "# the song is chosen in the studio" in saved and "# opening" in saved
         assert "# tiny: the test decodes every frame" in saved
-        assert "song: My_Song_final.wav" in saved
+        assert "song: My_Song_final.wav" in saved and "    seed: 7\n" in saved
 
         # Preview: the whole song's animatic plays with the song
         page.get_by_role("tab", name="Preview").click()
@@ -292,11 +304,13 @@ def test_browser_song_shots_preview_render(studio, song_file):
 
         # Generate: render everything; progress shows in the queue; reload the page meanwhile
         page.get_by_role("tab", name="Generate").click()
+        mine = '.sr-job[data-title="render storyboard.yaml"]'
         page.click("#sr-render")
-        page.wait_for_selector(".sr-job[data-kind=render]")
+        page.wait_for_selector(mine)
         page.reload()
         page.get_by_role("tab", name="Generate").click()
-        page.wait_for_selector(".sr-job[data-kind=render][data-status=done]")
+        page.wait_for_selector(f"{mine}:not([data-status=queued]):not([data-status=running])")
+        assert page.get_attribute(mine, "data-status") == "done", page.inner_text(mine)
         _shot(page, "generate")
 
         # Results: the video, the sync line, the downloads

@@ -261,7 +261,8 @@ def build(studio: Studio):
             eta_txt = f", about {eta:.0f} s left" if (j["status"] == "running" and eta) else ""
             detail = j.get("error") if j["status"] in ("failed", "stopped", "interrupted") else \
                 f"{j.get('stage') or ''} {j.get('note') or ''}".strip()
-            parts.append(f'<div class="sr-job" data-status="{j["status"]}" data-kind="{j["kind"]}">'
+            parts.append(f'<div class="sr-job" data-status="{j["status"]}" data-kind="{j["kind"]}" '
+                         f'data-title="{html.escape(j["title"])}">'
                          f'<b>{html.escape(j["title"])}</b> — <span class="sr-job-status">{j["status"]}</span>'
                          f'{eta_txt} <small>{html.escape(detail or "")}</small>'
                          f'<div class="sr-bar"><div style="width:{100 * frac:.0f}%"></div></div></div>')

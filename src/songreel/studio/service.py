@@ -72,6 +72,8 @@ class Studio:
 
         path = self.storyboard_path(name)
         self.check(text, name)
+        if text and not text.endswith("\n"):  # the browser's editor drops the final newline
+            text += "\n"
         with self._save_lock:
             atomic_write_bytes(path, text.encode("utf-8"))
         return path
