@@ -72,6 +72,9 @@ def test_render_result_is_typed(tmp_path, song_120):
     assert res.output == tmp_path / "a.mp4" and res.report_path.is_file()
     assert res.report.sync.video_frames == res.report.sync.expected_frames == round(16.5 * 12)
     assert res.report.sync.on_beat
+    confidence = res.report["song"]["confidence"]  # how sure the analysis was of each reading
+    assert set(confidence) == {"tempo", "meter", "downbeat"}
+    assert all(v is None or 0.0 <= v <= 1.0 for v in confidence.values())
     assert (res.report.shots.generated, res.report.shots.reused, res.report.shots.total) == (3, 0, 3)
     assert songreel.Report.read(res.report_path).sync == res.report.sync
     with pytest.raises(AttributeError):

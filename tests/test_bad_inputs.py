@@ -153,6 +153,7 @@ SETUP = {
     "51-song-is-a-folder": lambda d: (d / "music").mkdir(),
     "52-first-frame-not-an-image": lambda d: (d / "still.png").write_text("not a picture\n"),
     "58-footage-option-typo-on-a-shot": lambda d: _still_png(d / "still.png"),
+    "60-plan-checks-an-audio-only-clip": lambda d: _audio_only(d / "sound.m4a"),
     "59-footage-option-out-of-range": lambda d: _still_png(d / "still.png"),
 }
 

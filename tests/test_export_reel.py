@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-otio = pytest.importorskip("opentimelineio")
-reel = pytest.importorskip("songreel.reel")
-pytest.importorskip("librosa")
+from songreel import reel
 
+otio = pytest.importorskip("opentimelineio")
 from songreel.export.timeline import media_path, read_timeline, write_timeline  # noqa: E402
 
 

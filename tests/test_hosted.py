@@ -570,8 +570,7 @@ def decode_len_bytes(data: bytes) -> float:
 
 
 def test_render_storyboard_end_to_end(song_120, tmp_path, monkeypatch):
-    reel = pytest.importorskip("songreel.reel")
-    pytest.importorskip("librosa")
+    from songreel import reel
     from conftest import write_storyboard
 
     folder = tmp_path / "film"  # one folder: the song analysis is cached once for all providers

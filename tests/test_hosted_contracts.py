@@ -338,7 +338,8 @@ def test_journal_written_before_costs_gains_the_columns(tmp_path):
 def test_store_info_shows_spend_and_confirmation_shows_largest_shots(stand_in, project, monkeypatch):
     from typer.testing import CliRunner
 
-    from songreel.cli.main import _spend_text, app
+    from songreel.cli.main import app
+    from songreel.cli.shell import spend_text as _spend_text
     from songreel.generate.runner import SpendEstimate
 
     srv = stand_in("veo")

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 
 StoryboardLike = Union[str, "os.PathLike[str]", "Storyboard"]
 
-__all__ = ["load", "loads", "analyze", "plan", "estimate_cost", "render", "export", "plot_analysis", "store_info", "clean_store",
+__all__ = ["load", "loads", "analyze", "plan", "estimate_cost", "render", "export", "plot_analysis", "store_info",
+           "clean_store", "prices",
            "EXPORT_SUFFIXES"]
 
 #: What :func:`export` can write, by file suffix.
@@ -392,3 +393,16 @@ def _project_folder(value) -> Path:
     if not path.exists():
         raise MissingFileError(f"{path}: no such storyboard or folder")
     return path if path.is_dir() else path.resolve().parent
+
+
+def prices() -> list[dict]:
+    """The list prices behind every cost estimate, each with its source and the date it was read.
+
+    Returns
+    -------
+    list of dict
+        ``{"backend", "model", "price", "checked", "source"}`` per priced model.
+    """
+    from .generate.hosted.prices import rows
+
+    return [{"backend": b, "model": m, "price": p, "checked": c, "source": s} for b, m, p, c, s in rows()]

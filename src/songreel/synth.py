@@ -7,8 +7,8 @@ where the drum hits and notes of that beat begin.
 What it plays, per bar of ``meter`` beats:
 
 - drums: kick on beat 1 (and 3 in 4/4), snare on the backbeats (2 and 4 in 4/4; 4 in 6/8, which
-  accents 1 and 4; beats 2 and 3 softly in 3/4), hi-hats on every beat (and off-beat eighths in
-  louder sections);
+  accents 1 and 4; beats 2 and 3 softly in 3/4; 3 in a half-time feel), hi-hats on every beat (and
+  off-beat eighths in louder sections, or a fixed eighth / sixteenth pattern throughout);
 - bass: the chord root, one note per beat;
 - chords: a three-note chord that changes every bar, following a progression per section label.
 
@@ -29,6 +29,9 @@ from typing import Sequence
 import numpy as np
 
 from .schema.analysis import Section
+
+#: Hi-hat patterns :func:`render_song` plays.
+HATS = ("auto", "quarters", "eighths", "sixteenths")
 
 DEFAULT_SECTIONS: tuple[tuple[str, int], ...] = (
     ("intro", 4), ("verse", 8), ("chorus", 8), ("verse", 8), ("chorus", 8), ("outro", 4),
@@ -82,7 +85,7 @@ class SynthSong:
 def render_song(*, bpm: float = 120.0, meter: int = 4,
                 sections: Sequence[tuple[str, int]] = DEFAULT_SECTIONS, sample_rate: int = 44100,
                 seed: int = 0, lead_in: float = 0.0, swing: float = 0.0, channels: int = 2,
-                tail: float = 0.5) -> SynthSong:
+                tail: float = 0.5, hats: str = "auto", half_time: bool = False) -> SynthSong:
     """Render a song with known beats, bars and sections.
 
     Parameters
@@ -105,6 +108,12 @@ def render_song(*, bpm: float = 120.0, meter: int = 4,
         1 or 2.
     tail : float
         Seconds after the last bar for the sound to ring out (counted in the last section).
+    hats : {"auto", "quarters", "eighths", "sixteenths"}
+        Hi-hat pattern in sections with drums: ``"auto"`` plays them on every beat and adds
+        off-beat eighths in the loudest sections; the others play that grid throughout (straight
+        eighth-note hats on a slow song are the classic ballad pattern).
+    half_time : bool
+        4/4 only: kick on 1, snare on 3 (a half-time feel) instead of kick 1 and 3, snare 2 and 4.
 
     Returns
     -------
@@ -125,6 +134,10 @@ def render_song(*, bpm: float = 120.0, meter: int = 4,
         raise ValueError(f"channels: expected 1 or 2, got {channels!r}")
     if not 0 <= swing <= 0.5:
         raise ValueError(f"swing: expected 0..0.5, got {swing!r}")
+    if hats not in HATS:
+        raise ValueError(f"hats: expected one of {', '.join(HATS)}, got {hats!r}")
+    if half_time and meter != 4:
+        raise ValueError(f"half_time: a half-time feel is played in 4/4 only, got meter {meter!r}")
     if lead_in < 0 or tail < 0:
         raise ValueError(f"lead_in/tail: expected >= 0 seconds, got {lead_in!r}/{tail!r}")
     sr = int(sample_rate)
@@ -154,14 +167,17 @@ def render_song(*, bpm: float = 120.0, meter: int = 4,
                 # drums
                 accent = _accent(meter, k)
                 if style["drums"] != "none":
-                    if accent == 2 or (accent == 1 and meter == 4 and style["drums"] != "light"):
+                    if accent == 2 or (accent == 1 and meter == 4 and style["drums"] != "light" and not half_time):
                         _add(out, kick, s0, 0.9 * lvl ** 0.5, pan=0.0)
-                    if _is_snare(meter, k) and style["drums"] != "light":
+                    if (k == 2 if half_time else _is_snare(meter, k)) and style["drums"] != "light":
                         _add(out, snare, s0, (0.6 if meter != 3 else 0.3) * lvl, pan=0.1)
                     _add(out, hat, s0, 0.18 * lvl * (1.3 if accent else 1.0), pan=-0.3)
-                    if style["drums"] == "big":
+                    if (hats == "auto" and style["drums"] == "big") or hats in ("eighths", "sixteenths"):
                         off = s0 + int(round((s1 - s0) * (0.5 + swing * 0.5)))
                         _add(out, hat, off, 0.12 * lvl, pan=0.3)
+                    if hats == "sixteenths":
+                        for q in (0.25, 0.75):
+                            _add(out, hat, s0 + int(round((s1 - s0) * q)), 0.08 * lvl, pan=0.3)
                         if b == 0 and k == 0:
                             _add(out, crash, s0, 0.25 * lvl, pan=-0.2)
                 # bass: root, one note per beat (octave jump on non-accented beats in big sections)

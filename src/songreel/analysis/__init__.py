@@ -7,12 +7,17 @@ Public entry points::
     analyze_file(path, *, cache_dir=None, **options) -> Analysis
 
 Building blocks (function-first, numpy in / numpy out, librosa vocabulary) live in
-:mod:`.features` (one STFT -> all frame features), :mod:`.beats` (``tempo``, ``beat_grid``,
-``extend_grid``), :mod:`.meter` (``beat_accents``, ``downbeats``), :mod:`.sections`
-(``sections``) and :mod:`.energy` (``envelopes``); :mod:`.plot` draws an analysis.
+:mod:`.features` (one chunked STFT -> all frame features), :mod:`.beats` (``tempo``,
+``read_tempo``, ``track_beats``, ``beat_grid``, ``extend_grid``), :mod:`.meter` (``beat_accents``,
+``downbeats``), :mod:`.sections` (``sections``), :mod:`.energy` (``envelopes``),
+:mod:`.reading` (``confidence``, ``notes``) and :mod:`.beat_this` (the optional tracker);
+:mod:`.plot` draws an analysis.
 
-Importing this package is cheap: librosa (~5 s to import, ~30 s of numba compilation on its first
-run after install) is imported inside the functions that need it.
+The analysis is plain numpy (librosa's algorithms and conventions, without importing librosa:
+``librosa.beat`` alone takes ~6 s and ~280 MiB to import because it compiles a numba kernel on
+every import). Features are computed in chunks in float32 and a song is decoded straight to mono
+at the analysis rate, so memory grows with the song only by its small frame matrices.
+:mod:`.reading` says how sure each reading is and prints the runner-up where it is close.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Callable
 from ..schema.analysis import Analysis
 
 #: Bumped whenever a change alters results; part of the cache key.
-ANALYSIS_VERSION = "songreel-analysis-2"
+ANALYSIS_VERSION = "songreel-analysis-3"
 
 __all__ = ["ANALYSIS_VERSION", "analyze", "analyze_file", "cache_key", "plot_analysis"]
 
@@ -43,13 +48,16 @@ def analyze(song, *, tracker: str = "librosa", tempo_hint: float | None = None, 
         Decoded audio (:func:`songreel.ingest.audio.load_song`); any object with ``samples``
         ``(channels, n)``, ``sample_rate`` and optionally ``sha256`` works.
     tracker : {"librosa", "beat_this"}
-        Beat tracker. ``beat_this`` is optional (``pip install beat_this``); if it is missing this
-        raises, it never falls back silently.
+        Beat tracker. ``librosa`` is the built-in dynamic-programming tracker. ``beat_this`` is
+        optional (``pip install 'songreel[beats]'``; weights fetched on first use into torch hub's
+        cache); if it cannot run this raises, it never falls back silently. Its downbeats set the
+        meter and bar phase unless ``meter`` / ``first_downbeat`` are given.
     tempo_hint : float, optional
         Approximate BPM; chooses the tempo octave (e.g. 90 for a song detectors read as 180).
         Without it the octave is chosen from the audio (:func:`.beats.choose_octave`: the faster
         level wins when the onsets between the slower level's beats are nearly as strong as the
-        beats); give a hint when you hear the song at the other level.
+        beats, in the full band and in the body of the music without the cymbals); give a hint
+        when you hear the song at the other level.
     bpm : float, optional
         Known tempo in BPM; the grid is held to it (no estimate, no octave choice).
     meter : int, optional
@@ -65,6 +73,9 @@ def analyze(song, *, tracker: str = "librosa", tempo_hint: float | None = None, 
         ``beats`` cover ``[0, duration)`` (first beat within one period of 0 s, last within one
         period of the end); ``downbeats`` are a subset of ``beats``; ``sections`` are contiguous,
         cover the song and start on downbeats; envelopes are in ``[0, 1]`` at ``envelope_rate`` Hz.
+        ``extra`` carries each reading's runner-up and margin (``tempo_alternative``,
+        ``tempo_margin``, ``meter_alternative``, ``meter_margin``, ``downbeat_alternative``,
+        ``downbeat_margin``; see :mod:`.reading`).
 
     Raises
     ------
@@ -99,24 +110,41 @@ def analyze(song, *, tracker: str = "librosa", tempo_hint: float | None = None, 
     report(0.4, "tracking beats")
     extra: dict = {"analysis_version": ANALYSIS_VERSION}
     if tracker == "beat_this":
-        tempo, beat_times, _ = _beats.beat_this_grid(y, sr=SR, duration=duration)
+        from .beat_this import beat_this_grid, meter_from_downbeats
+
+        tempo, beat_times, tracked_down = beat_this_grid(y, sr=SR, duration=duration)
         if bpm:
             tempo = float(bpm)
+        # the model reads bars too: its meter and first downbeat, unless the storyboard says otherwise
+        meter = meter or meter_from_downbeats(beat_times, tracked_down)
+        if first_downbeat is None and tracked_down.size:
+            first_downbeat = float(tracked_down[0])
     else:
+        reading: dict = {}
         tempo, beat_times = _beats.beat_grid(onset_envelope=feats.onset, sr=SR, hop_length=feats.hop_length,
-                                             tempo_hint=tempo_hint, bpm=bpm, duration=duration)
+                                             tempo_hint=tempo_hint, bpm=bpm, duration=duration,
+                                             body_envelope=feats.onset_body, reading=reading)
+        if reading.get("alternative"):
+            extra["tempo_alternative"] = round(float(reading["alternative"]) * tempo / reading["bpm"], 2)
+        if np.isfinite(reading.get("margin", np.inf)):
+            extra["tempo_margin"] = round(float(reading["margin"]), 4)
     report(0.6, "finding bars")
     accents = _meter.beat_accents(beats=beat_times, onset_low=feats.onset_low, chroma=feats.chroma,
                                   onset=feats.onset, frame_rate=feats.frame_rate, latency=_beats.LATENCY)
+    evidence: dict = {}
     m, down, confidence = _meter.downbeats(beats=beat_times, accents=accents, meter=meter,
-                                           first_downbeat=first_downbeat)
+                                           first_downbeat=first_downbeat, evidence=evidence)
     extra["meter_confidence"] = round(confidence, 4)
+    for key in ("meter_alternative", "meter_margin", "downbeat_alternative", "downbeat_margin"):
+        if evidence.get(key) is not None:
+            extra[key] = round(float(evidence[key]), 4) if "margin" in key or "downbeat" in key else evidence[key]
     report(0.75, "finding sections")
     secs = _sections.sections(downbeats=down, duration=duration, mfcc=feats.mfcc, chroma=feats.chroma,
                               rms=feats.rms, frame_rate=feats.frame_rate)
     report(0.9, "energy envelopes")
     rate, onset_env, rms = _energy.envelopes(onset_envelope=feats.onset, rms=feats.rms, sr=SR,
                                              hop_length=feats.hop_length)
+    del feats, y  # the frame matrices and the signal are done with
     result = Analysis(
         duration=float(duration), tempo=float(tempo), meter=int(m),
         beats=tuple(float(b) for b in beat_times), downbeats=tuple(float(d) for d in down),
@@ -124,6 +152,11 @@ def analyze(song, *, tracker: str = "librosa", tempo_hint: float | None = None, 
         onset_envelope=tuple(np.round(onset_env, 4).tolist()), rms=tuple(np.round(rms, 4).tolist()),
         audio_hash=str(getattr(song, "sha256", "") or ""), tracker=tracker, extra=extra,
     )
+    from .reading import confidence as _confidence
+    from .reading import notes as _notes
+
+    # carried with the analysis, so a report or a shell can show them without importing this stage
+    result = result.with_(extra={**extra, "confidence": _confidence(result), "unsure": _notes(result)})
     report(1.0, "done")
     return result
 
@@ -181,10 +214,14 @@ def analyze_file(path, *, cache_dir: Path | str | None = None, **options) -> Ana
                 cached = None  # a corrupt cache entry is recomputed
             if cached is not None:
                 return cached.with_(extra={**cached.extra, "cache": "hit"})
-    song = load_song(path)
+    from .features import SR
+
+    song = load_song(path, sample_rate=SR, mono=True)  # read at the rate and channels the features need
     result = analyze(song, **options)
+    del song
     if cache_file is not None:
-        from ..fileio import atomic_write_bytes  # pid-named temp: a killed run's leftover is cleaned later
+        # pid-named temp: a killed run's leftover is cleaned later
+        from ..fileio import atomic_write_bytes
 
         atomic_write_bytes(cache_file, result.to_json().encode())
     return result.with_(extra={**result.extra, "cache": "miss" if cache_file is not None else "off"})

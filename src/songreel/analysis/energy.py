@@ -27,16 +27,14 @@ def envelopes(y: np.ndarray | None = None, *, sr: int = SR, hop_length: int = HO
     onset_envelope, rms : ndarray (n_frames,)
         float32 in ``[0, 1]``; a silent song gives zeros.
     """
-    import librosa
-
     if onset_envelope is None or rms is None:
         if y is None:
             raise ValueError("envelopes: pass y= (audio) or both onset_envelope= and rms=")
-        y = np.asarray(y, dtype=np.float32)
-        if onset_envelope is None:
-            onset_envelope = librosa.onset.onset_strength(y=y, sr=sr, hop_length=hop_length)
-        if rms is None:
-            rms = librosa.feature.rms(y=y, hop_length=hop_length)[0]
+        from .features import compute_features
+
+        feats = compute_features(np.asarray(y, dtype=np.float32), sr=sr, hop_length=hop_length)
+        onset_envelope = feats.onset if onset_envelope is None else onset_envelope
+        rms = feats.rms if rms is None else rms
     return sr / hop_length, normalise(onset_envelope), normalise(rms)
 
 

@@ -204,6 +204,10 @@ def analyze(song: Path = typer.Argument(..., help="An audio file.", readable=Fal
 
     out_console.print(f"[bold]{escape(str(song))}[/]  {format_time(a.duration)}  tempo {a.tempo:.2f} BPM  "
                       f"meter {a.meter}  {len(a.beats)} beats  {len(a.downbeats)} bars  ({a.tracker})")
+    from ..analysis.reading import notes
+
+    for line in notes(a):
+        out_console.print(f"[yellow]unsure:[/] {escape(line)}")
     t = Table("#", "section", "start", "end", "bars")
     for n, (label, k, s) in enumerate(section_occurrences(a.sections), start=1):
         bars = sum(1 for d in a.downbeats if s.start - 1e-6 <= d < s.end - 1e-6)

@@ -16,19 +16,20 @@ def prices(as_json: bool = typer.Option(False, "--json", help="Print JSON for to
     """Every price in the table: backend, model, price, the date it was read, and where."""
     from rich.table import Table
 
-    from ..generate.hosted.prices import rows
-    from .main import _escape, out_console
+    import songreel
 
-    table = rows()
+    from .shell import escape, out_console
+
+    table = songreel.prices()
     if as_json:
         import json
 
-        print(json.dumps([{"backend": b, "model": m, "price": p, "checked": c, "source": s}
-                          for b, m, p, c, s in table]))
+        print(json.dumps(table))
         return
     t = Table("backend", "model", "price", "read on", "source")
-    for b, m, p, c, s in table:
-        t.add_row(b, m, _escape(p), c, _escape(s))
+    for row in table:
+        t.add_row(escape(row["backend"]), escape(row["model"]), escape(row["price"]), row["checked"],
+                  escape(row["source"]))
     out_console.print(t)
     out_console.print("Set price_per_second: on a backend for a model without a price (gateway models, your own "
                       "server) or for a negotiated rate.")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, MediaError, MissingFileError, OutputError
+from ..fileio import temp_path
 from ..schema.edit import Edit
 from ..timebase import format_time
 
@@ -282,7 +282,7 @@ def contact_sheet(edit: Edit, out_png: Path | str, *, thumb_width: int = 320, co
 
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_png.with_name(f".{out_png.stem}.{uuid.uuid4().hex[:8]}.tmp.png")
+    tmp = temp_path(out_png)
     try:
         img.save(tmp, format="PNG")
         os.replace(tmp, out_png)

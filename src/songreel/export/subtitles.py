@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import bisect
 import os
-import uuid
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Literal, Optional, Sequence, Union
 import numpy as np
 
 from ..errors import InputError, OutputError
+from ..fileio import temp_path
 from ..ingest.lyrics import LyricLine, resolve_lyric_anchor  # noqa: F401 (the planner imports it from here)
 from ..timebase import seconds_to_frame
 
@@ -131,7 +131,7 @@ def vtt_text(cues: Sequence[Cue], *, fps: Fraction) -> str:
 def _write(path: Path, text: str) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+    tmp = temp_path(path)
     try:
         tmp.write_text(text, encoding="utf-8", newline="\n")
         os.replace(tmp, path)

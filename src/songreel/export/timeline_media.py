@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import uuid
 from pathlib import Path
 from typing import Optional
 from urllib.parse import quote, unquote, urlparse
@@ -64,8 +63,11 @@ def media_names(edit: Edit) -> dict[Path, str]:
 
 
 def tmp_name(path: Path) -> Path:
-    # keep the suffix: OTIO picks the adapter from it
-    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+    """The shared temp name (the stale-temp sweep recognises it); it keeps the suffix, from which
+    OTIO picks the adapter."""
+    from ..fileio import temp_path
+
+    return temp_path(Path(path))
 
 
 def place(src: Path, dst: Path, mode: str) -> None:

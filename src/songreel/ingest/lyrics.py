@@ -118,11 +118,11 @@ def parse_lrc(lines: Sequence[str], path: Path | str = "<lrc>") -> tuple[LyricLi
             if not m:
                 break
             body = m.group(1)
-            t = _STAMP.match(body)
-            if t:
-                if int(t.group(2)) >= 60:
-                    raise _err(path, n, f"time tag [{body}] has {t.group(2)} seconds, expected 00-59")
-                stamps.append(_stamp_seconds(t))
+            stamp = _STAMP.match(body)
+            if stamp:
+                if int(stamp.group(2)) >= 60:
+                    raise _err(path, n, f"time tag [{body}] has {stamp.group(2)} seconds, expected 00-59")
+                stamps.append(_stamp_seconds(stamp))
             else:
                 tag = _ID_TAG.match(body)
                 if not tag:

@@ -33,7 +33,7 @@ class Grid:
             period = 60.0 / (analysis.tempo or 120.0)
             n = max(2, int(analysis.duration / period) + 1)
             times = [i * period for i in range(n)]
-        downs = []
+        downs: list[int] = []
         for d in analysis.downbeats:
             if d < -1e-9:
                 continue

@@ -22,7 +22,7 @@ def section_occurrences(sections) -> list[tuple[str, int, Section]]:
 def section_name_at(seconds: float, sections) -> str:
     """``"chorus 2"``-style name of the section holding ``seconds``."""
     occ = section_occurrences(sections)
-    counts = {}
+    counts: dict[str, int] = {}
     for label, k, _ in occ:
         counts[label] = max(counts.get(label, 0), k)
     for label, k, s in occ:

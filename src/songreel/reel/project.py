@@ -32,8 +32,10 @@ def store_dir(sb) -> Path:
 
 def analysis_options(sb) -> dict:
     """The storyboard fields that change the song analysis (part of the lock's check)."""
-    return dict(tracker=sb.analysis.tracker, tempo_hint=sb.analysis.tempo_hint, bpm=sb.bpm, meter=sb.meter,
-                first_downbeat=float(sb.first_downbeat) if sb.first_downbeat is not None else None)
+    a = sb.analysis  # analysis: {bpm, meter, first_downbeat}, or the same keys at the top level
+    fd = a.first_downbeat if a.first_downbeat is not None else sb.first_downbeat
+    return dict(tracker=a.tracker, tempo_hint=a.tempo_hint, bpm=a.bpm or sb.bpm, meter=a.meter or sb.meter,
+                first_downbeat=float(fd) if fd is not None else None)
 
 
 def analyze_storyboard_song(sb, *, progress: Optional[Progress] = None, lock=None, raw: Optional[list] = None):
@@ -117,7 +119,11 @@ def make_plan(sb, analysis, backends=None):
         from ..ingest.lyrics import load_lyrics
 
         lyrics = load_lyrics(sb.lyrics)
-    return _make_plan(sb, analysis, segment_limit=limit, lyrics=lyrics)
+    from ..analysis.reading import notes
+
+    plan = _make_plan(sb, analysis, segment_limit=limit, lyrics=lyrics)
+    unsure = tuple(f"the song is {line}" for line in notes(analysis))
+    return plan.with_(warnings=unsure + tuple(plan.warnings)) if unsure else plan
 
 
 

@@ -168,6 +168,10 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     timing["total_s"] = time.monotonic() - t0
     doc = build_report(plan, edit.analysis, probe, generated=edit.extra["generated"],
                        reused=edit.extra["reused"], timing=timing, extra=extra)
+    if edit.analysis is not None:
+        from ..analysis.reading import confidence
+
+        doc["song"]["confidence"] = confidence(edit.analysis)
     if edit.extra.get("takes_generated"):
         doc.setdefault("takes", {})["generated"] = edit.extra["takes_generated"]
     if edit.extra.get("picks"):

@@ -333,10 +333,13 @@ class EncodeSpec(Frozen):
 
 
 class AnalysisOptions(Frozen):
-    """Options passed to the song analysis."""
+    """Options passed to the song analysis; ``bpm``, ``meter``, ``first_downbeat`` each fix one reading."""
 
-    tracker: str = "librosa"
+    tracker: Literal["librosa", "beat_this"] = "librosa"
     tempo_hint: Optional[float] = Field(None, gt=20, lt=400)
+    bpm: Optional[float] = Field(None, gt=20, lt=400)
+    meter: Optional[MeterField] = None
+    first_downbeat: Optional[SecondsField] = None
 
 
 class ShotSpec(Frozen):

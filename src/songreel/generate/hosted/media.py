@@ -17,6 +17,8 @@ from io import BytesIO
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
+
 from ...errors import GenerationError, InputError
 from ...schema.clip import FrameRef
 from .types import BadMedia
@@ -35,7 +37,9 @@ def frame_png(ref: FrameRef, *, size: Optional[tuple] = None) -> bytes:
     if size is not None and im.size == tuple(size) and ref.path.suffix.lower() == ".png":
         return ref.path.read_bytes()
     if size is not None and im.size != tuple(size):
-        im = cover(im, size)
+        from ...media import fit_frame
+
+        im = Image.fromarray(fit_frame(np.asarray(im.convert("RGB")), int(size[0]), int(size[1]), "cover"))
     buf = BytesIO()
     im.save(buf, format="PNG")
     return buf.getvalue()
@@ -63,15 +67,6 @@ def reference_png(path: Path) -> bytes:
 def data_uri(png: bytes) -> str:
     """``data:image/png;base64,...``."""
     return "data:image/png;base64," + base64.b64encode(png).decode()
-
-
-def cover(im, size):
-    """Scale to cover ``size`` and centre-crop (keeps the aspect; used when a provider needs an exact size)."""
-    w, h = size
-    scale = max(w / im.width, h / im.height)
-    im = im.resize((max(w, round(im.width * scale)), max(h, round(im.height * scale))))
-    left, top = (im.width - w) // 2, (im.height - h) // 2
-    return im.crop((left, top, left + w, top + h))
 
 
 def quantise(seconds: Fraction, allowed, *, what: str) -> int:
