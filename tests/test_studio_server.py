@@ -127,6 +127,7 @@ def test_api_analyze_plan_render(studio, song_file):
     assert (project / "My_Song_final.wav").read_bytes() == song_file.read_bytes()
     assert abs(info["tempo"] - 120) < 1 and info["meter"] == 4 and info["bars"] >= 5
     assert abs(info["duration"] - SONG_SECONDS) < 0.05
+    assert min(abs(info["also_fits"]["tempo"] - t) for t in (60, 240)) < 2    # the other octave
 
     story = STORY.format(song="My_Song_final.wav")
     plan = client.predict(story, api_name="/plan")
@@ -249,7 +250,7 @@ def test_browser_song_shots_preview_render(studio, song_file):
         # a fresh server's first analysis compiles librosa's numba kernels: allow for it
         page.wait_for_function(_has("#sr-song-info", "BPM"), timeout=300_000)
         page.wait_for_selector("#sr-grid img")
-        assert "120" in page.inner_text("#sr-song-info")
+        assert "120" in page.inner_text("#sr-song-info") and "also fits: 60" in page.inner_text("#sr-song-info")
         _shot(page, "song")
 
         # Shots: add two, then change the second one's length

@@ -147,10 +147,9 @@ def build(studio: Studio):
     def song_summary(info: dict) -> str:
         secs = " · ".join(f"{s['label']} {s['start']:.1f}–{s['end']:.1f}s ({s['bars']} bars)" for s in info["sections"])
         also = info.get("also_fits") or {}
-        alts = ([f"{float(also['tempo']):.2f} BPM"] if "tempo" in also else []) + \
-            ([f"bars of {int(also['meter'])} beats"] if "meter" in also else []) + \
-            ([f"bars starting at {float(also['downbeat']):.2f} s"] if "downbeat" in also else [])
-        also_line = f"\n\nalso fits: {', '.join(alts)} (set it below to use it)" if alts else ""
+        # the other tempo octave is the reading people most often need to switch to
+        also_line = (f"\n\nalso fits: {float(also['tempo']):.2f} BPM (type it as the tempo override to use it)"
+                     if "tempo" in also else "")
         return (f"### {html.escape(info['song'])}\n\n**{info['tempo']:.2f} BPM**, {info['meter']} beats per bar, "
                 f"{info['bars']} bars, {info['duration']:.1f} s ({info['tracker']}){also_line}\n\nsections: {secs}")
 

@@ -139,7 +139,7 @@ class Studio:
             sections.append({"label": s.label, "start": round(s.start, 3), "end": round(s.end, 3), "bars": bars})
         # the analysis's runner-up readings (Analysis.extra), when it offers them
         x = a.extra or {}
-        also = {k: x[f"{k}_alternative"] for k in ("tempo", "meter", "downbeat") if x.get(f"{k}_alternative")}
+        also = {k: float(x[f"{k}_alternative"]) for k in ("tempo", "meter", "downbeat") if x.get(f"{k}_alternative")}
         return {"song": path.relative_to(self.root).as_posix(), "duration": round(a.duration, 3),
                 "tempo": round(a.tempo, 3), "meter": a.meter, "beats": len(a.beats), "bars": len(a.downbeats),
                 "downbeats": [round(d, 3) for d in a.downbeats], "sections": sections,
