@@ -315,3 +315,17 @@ def test_takes_and_pick_through_the_queue(tmp_path, song_120):
     paid = text.replace("  - prompt: b\n", "  - prompt: b\n    backend: {name: veo}\n")
     with pytest.raises(InputError, match="paid backend; confirm the spend first"):
         st.submit_takes(paid, "story.yaml", 2, 2)
+
+
+def test_only_the_studios_own_hidden_storyboards_are_swept(tmp_path):
+    from songreel.studio.service import Studio
+
+    st = Studio(tmp_path)
+    names = [".studio-preview-0123456789.yaml", ".studio-api-abcdef0123.lock.json", ".studio-mine.yaml",
+             "storyboard.yaml", ".studio-preview-0123456789.yaml.bak"]
+    for n in names:
+        (tmp_path / n).write_text("x")
+        os.utime(tmp_path / n, (1, 1))
+    st._sweep()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == \
+        [".studio-mine.yaml", ".studio-preview-0123456789.yaml.bak", "storyboard.yaml"]

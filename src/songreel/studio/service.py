@@ -29,10 +29,16 @@ PREVIEW_WIDTH = 480
 PREVIEW_PRESET = "ultrafast"
 #: Backends that run on this machine and cost nothing.
 LOCAL_BACKENDS = ("animatic", "footage", "diffusers")
-# where a storyboard that arrives as text (an API request) is anchored: relative paths resolve in the
-# project folder, and its lock file stays hidden there
+# where a storyboard that arrives as text (an API request, a preview) is anchored: relative paths resolve
+# in the project folder, and its lock file stays hidden there; named by content, so two requests at once
+# never share a file
 API_STORYBOARD = ".studio-api.yaml"
 PREVIEW_STORYBOARD = ".studio-preview.yaml"
+
+
+def _by_content(name: str, text: str) -> str:
+    stem, suffix = name.rsplit(".", 1)
+    return f"{stem}-{hashlib.sha256(text.encode()).hexdigest()[:10]}.{suffix}"
 
 
 class Studio:
@@ -176,7 +182,7 @@ class Studio:
                 s.pop("backend", None)
                 s.pop("takes", None)
         ptext = doc.text()
-        psb = self._studio_storyboard(PREVIEW_STORYBOARD, ptext)
+        psb = self._studio_storyboard(_by_content(PREVIEW_STORYBOARD, ptext), ptext)
         digest = hashlib.sha256(ptext.encode()).hexdigest()[:16]
         out = self.project.state_dir / "previews" / f"preview-{digest}.mp4"
         plan_doc = songreel.plan(psb).to_dict()
@@ -223,11 +229,15 @@ class Studio:
         approve_unknown : bool
             The person confirmed a render whose price is unknown.
         """
-        sb = self._studio_storyboard(name, text) if name == API_STORYBOARD else self.save_and_load(text, name)
+        if name == API_STORYBOARD:
+            name = _by_content(API_STORYBOARD, text)
+            sb = self._studio_storyboard(name, text)
+        else:
+            sb = self.save_and_load(text, name)
         est = self.estimate(text, name)
         if est["paid"] and not _covered(est, approved, approve_unknown):
             raise InputError(f"render: {est['text']}; confirm the spend first")
-        stem = Path(name).stem.lstrip(".") or "render"
+        stem = "api" if name.startswith(".studio-api") else (Path(name).stem.lstrip(".") or "render")
 
         def work(progress, stop):
             out = self._next_output(stem)
@@ -235,7 +245,8 @@ class Studio:
                                   confirm=lambda e: _covered_estimate(e, approved, approve_unknown))
             return self._result(sb, res, progress)
 
-        return self.queue.submit("render", f"render {name}", work)
+        title = "render (API request)" if stem == "api" else f"render {name}"
+        return self.queue.submit("render", title, work)
 
     def _studio_storyboard(self, name: str, text: str):
         # a storyboard the studio made (preview, API request) is written as a hidden file in the project:
@@ -245,10 +256,25 @@ class Studio:
         self.check(text, name)
         path = self.root / name
         with self._save_lock:
+            self._sweep()
             atomic_write_bytes(path, text.encode("utf-8"))
         sb = songreel.load(path)
         self.project.check_storyboard(sb)
         return sb
+
+    def _sweep(self, age: float = 600.0) -> None:
+        # the studio's own hidden storyboards (and their locks) from earlier previews and requests; only
+        # names the studio makes (_by_content), so nothing of the user's is ever touched
+        import re
+        import time
+
+        made = re.compile(r"\.studio-(api|preview)-[0-9a-f]{10}\.(yaml|lock\.json)")
+        for old in self.root.glob(".studio-*"):
+            try:
+                if made.fullmatch(old.name) and old.is_file() and time.time() - old.stat().st_mtime > age:
+                    old.unlink()
+            except OSError:
+                pass
 
     def save_and_load(self, text: str, name: str):
         self.save_storyboard(name, text)
