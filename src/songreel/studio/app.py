@@ -4,6 +4,10 @@ Layout and wiring only: every action is a :class:`~songreel.studio.service.Studi
 errors come back as the same one-line messages the CLI prints (a red status line, or ``gr.Error``).
 One page, one storyboard at a time; the render queue belongs to the project, so a reloaded page finds
 the running job and the last result again (the page polls the queue once a second).
+
+The file is long because a Gradio page is declared in one ``Blocks`` context: the components, the
+small handlers that translate between them and :class:`Studio`, and the events joining the two must
+see each other. It holds no logic of its own; splitting it would scatter one page over several files.
 """
 
 from __future__ import annotations
