@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,7 @@ KINDS = {
     "pick": ["pick", "1", "5", "video.yaml"],
     "takes": ["takes", "7", "video.yaml"],
     "studio-on-a-file": ["studio", "video.yaml", "--no-browser"],
+    "draft": None,  # the command line is the case's "# args:" line
 }
 OUTPUTS_OK = {"out.mp4", "out.report.json", "video.lock.json"}
 
@@ -78,6 +80,8 @@ def write_expected(name: str, spec: dict, line: str) -> None:
     body = f"# kind: {spec['kind']}\n"
     if spec["exit"] != 2:
         body += f"# exit: {spec['exit']}\n"
+    if spec.get("args"):
+        body += f"# args: {spec['args']}\n"
     if spec["exit"] == 2:
         body += line + "\n"
     (HERE / f"{name}.expected").write_text(body, encoding="utf-8")
@@ -229,7 +233,7 @@ def run_inprocess(d: Path, args: list, monkeypatch) -> tuple[int, str, str]:
 def test_bad_input(name, seeded_store, tmp_path, monkeypatch):
     spec = read_expected(name)
     kind = spec["kind"]
-    args = KINDS[kind]
+    args = shlex.split(spec["args"]) if spec.get("args") else KINDS[kind]
     unprivileged = name in PERMISSION and ROOT
     if unprivileged and shutil.which("setpriv") is None:
         pytest.skip("running as root without setpriv: cannot drop the right to read every file")

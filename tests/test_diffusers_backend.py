@@ -21,6 +21,7 @@ pytest.importorskip("transformers")
 torch.set_num_threads(1)
 
 from songreel.errors import InputError, MissingFileError, UnknownNameError  # noqa: E402
+from songreel.generate import diffusers_source as ds  # noqa: E402
 from songreel.generate import diffusers_video as dv  # noqa: E402
 from songreel.generate.base import ProjectInfo, native_request_frames, round_size  # noqa: E402
 from songreel.generate.store import ClipStore  # noqa: E402
@@ -84,6 +85,12 @@ class Spy:
                 def __call__(self, **kw):
                     spy.calls.append((type(pipe).__name__, kw))
                     return pipe(**kw)
+
+                def __getattr__(self, name):
+                    return getattr(pipe, name)
+
+                def __setattr__(self, name, value):
+                    setattr(pipe, name, value)
 
             return Proxy()
 
@@ -263,8 +270,8 @@ def test_missing_model_fails_fast_with_clear_message(project, empty_cache, monke
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", offline)
-    monkeypatch.setattr(dv, "_REACHABLE", {})
-    monkeypatch.setattr(dv, "hub_reachable", lambda timeout=2.0: False)  # as here: no network
+    monkeypatch.setattr(ds, "_REACHABLE", {})
+    monkeypatch.setattr(ds, "hub_reachable", lambda timeout=2.0: False)  # as here: no network
     b = dv.DiffusersBackend(BackendSpec(name="diffusers", options={"model": model}), project=project)
     t = time.monotonic()
     with pytest.raises(MissingFileError) as e:
@@ -280,7 +287,7 @@ def test_missing_model_fails_fast_with_clear_message(project, empty_cache, monke
 
 def test_hub_reachable_answers_fast_here():
     t = time.monotonic()
-    dv.hub_reachable()
+    ds.hub_reachable()
     assert time.monotonic() - t < 3.0
 
 
@@ -292,10 +299,13 @@ def test_unknown_preset_and_missing_folder(project):
 
 
 @pytest.mark.parametrize("opts, match", [
-    ({"stepz": 3}, r'backend\.stepz: unknown option .*did you mean "steps".*accepted: model, steps'),
-    ({"steps": 0}, r"backend\.steps: got 0, expected an integer >= 1"),
+    ({"stepz": 3}, r'backend\.stepz: unknown diffusers option \(did you mean "steps"\?\); accepted: compile, '),
+    ({"steps": 0}, r"backend\.steps: got 0, expected a number >= 1"),
+    ({"steps": 2.5}, r"backend\.steps: got 2\.5, expected an integer"),
+    ({"guidance": "high"}, r'backend\.guidance: got "high", expected a number'),
+    ({"two_stage": "yes"}, r'backend\.two_stage: got "yes", expected true or false'),
     ({"steps": "ten"}, r'backend\.steps: got "ten"'),
-    ({"offload": "cpu"}, r'backend\.offload: got "cpu", expected none, model, group or sequential'),
+    ({"offload": "cpu"}, r'backend\.offload: got "cpu", expected .none., .model., .group. or .sequential.'),
     ({"dtype": "int8"}, r"backend\.dtype: got \"int8\""),
     ({"device": "tpu"}, r'backend\.device: got "tpu", expected cpu, cuda'),
     ({"vae_tiling": "yes"}, r"backend\.vae_tiling"),
@@ -345,7 +355,8 @@ def test_preset_capabilities_without_weights(project):
         assert legal(frames, caps.frame_multiple, caps.frame_offset) and frames <= caps.max_frames
         w, h = round_size(1920, 1080, caps)
         assert w % caps.size_multiple == 0 and h % caps.size_multiple == 0 and w > h
-        assert w * h <= 1280 * 720  # a 1080p project asks for the model's trained area, not 1080p
+        # a 1080p project asks for the model's trained area, not 1080p
+        assert w * h <= p.profile.width * p.profile.height * 1.05
     assert P.get("wan2.2-ti2v-5b").profile.i2v == "WanImageToVideoPipeline"
     assert P.get("ltx-video-0.9.8-distilled").hub_id == "Lightricks/LTX-Video-0.9.8-13B-distilled"
 
@@ -358,7 +369,7 @@ def test_cli_models_list_and_pull(empty_cache, monkeypatch):
 
     from songreel.cli import models
 
-    monkeypatch.setattr(dv, "hub_reachable", lambda timeout=2.0: False)
+    monkeypatch.setattr(ds, "hub_reachable", lambda timeout=2.0: False)
     r = CliRunner().invoke(models.app, ["list"])
     assert r.exit_code == 0, r.output
     assert "wan2.2-ti2v-5b  [not downloaded]" in r.output and "Wan-AI/Wan2.2-TI2V-5B-Diffusers" in r.output

@@ -324,6 +324,8 @@ def _mount_optional():
             continue
         app.add_typer(sub.app, name=name)
     app.command("studio")(importlib.import_module("songreel.cli.studio").studio)
+    app.command("draft")(importlib.import_module("songreel.cli.draft").draft)
+    app.command("doctor")(importlib.import_module("songreel.cli.doctor").doctor)
 
 
 _mount_optional()

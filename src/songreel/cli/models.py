@@ -40,13 +40,11 @@ def _fail(e: SongreelError) -> None:
 
 @app.command("list")
 def list_models() -> None:
-    """Every preset: hub repos, native fps, frame rule, conditioning, VRAM, and local cache status."""
+    """Every preset: hub repos, native fps, frame rule, conditioning, GPU memory per offload mode, cache status."""
     cached = _cached_repos()
     for p in presets.PRESETS.values():
         pr = p.profile
-        can = [n for n, c in (("text", pr.t2v), ("first-frame", pr.i2v and not pr.needs_last),
-                              ("first+last-frame" if pr.needs_last else "last-frame", pr.flf2v),
-                              ("video-prefix", pr.prefix)) if c]
+        can = pr.routes()
         have = [r for r in p.repos() if r in cached]
         status = ("cached " + _gb(sum(cached[r] for r in have))) if len(have) == len(p.repos()) else \
             ("partly cached" if have else "not downloaded")
@@ -55,6 +53,9 @@ def list_models() -> None:
         typer.echo(f"    makes:  {pr.width}x{pr.height}, {pr.frames} frames at {pr.fps} fps "
                    f"({pr.frame_multiple}k+{pr.frame_offset}, max {pr.max_frames}); conditioning: {', '.join(can)}")
         typer.echo(f"    VRAM:   {p.vram}")
+        need = ", ".join(f"{m} {presets.gpu_weights_gb(p, m):.1f} GB" for m in presets.OFFLOAD_MODES)
+        typer.echo(f"    GPU weights by offload (estimate from {sum(b for _, b in p.weights):.1f} B parameters): {need}; "
+                   f"host RAM when offloaded {presets.cpu_weights_gb(p):.0f} GB")
         typer.echo(f"    speed:  {p.speed}")
     typer.echo("\nuse:  backend: {name: diffusers, model: NAME}   (or a hub id owner/name, or a local folder)")
 
@@ -67,7 +68,7 @@ def pull(name: str = typer.Argument(..., help="a preset name (songreel models li
         from huggingface_hub import constants, snapshot_download
 
         from ..errors import GenerationError
-        from ..generate.diffusers_video import hub_reachable
+        from ..generate.diffusers_source import hub_reachable
 
         if constants.HF_HUB_OFFLINE:
             raise GenerationError(f"models pull {name}: HF_HUB_OFFLINE is set, so nothing can be downloaded; "

@@ -1,19 +1,41 @@
-"""The diffusers preset table: friendly model names → hub ids, pipeline classes and the facts songreel
-plans around (native fps, frame rule, size rule, defaults, memory).
+"""The diffusers preset table: friendly model names → hub ids, the :class:`Profile` that drives them,
+and what they cost (parameters, memory, speed as the authors state it).
 
-One table, read by :mod:`songreel.generate.diffusers_video` and ``songreel models``. Pure data: no
-torch, no diffusers. Class names and call arguments were checked against diffusers 0.42.1; hub ids
-against the diffusers docs (``docs/source/en/api/pipelines/{wan,ltx_video,cogvideox,framepack}.md``).
-
-A model that is not a preset (a local folder or any hub id) gets a :class:`Profile` chosen by the
-``_class_name`` in its ``model_index.json`` (:data:`CLASS_PROFILES`).
+One table, read by :mod:`songreel.generate.diffusers_video`, ``songreel models`` and ``songreel doctor``.
+Pure data: no torch, no diffusers. Hub ids were checked against the examples in the installed diffusers
+0.42.1 pipelines and its docs (``docs/source/en/api/pipelines/*.md``); profiles live in
+:mod:`songreel.generate.diffusers_profiles`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from fractions import Fraction
-from typing import Optional
+
+from .diffusers_profiles import (  # noqa: F401 - re-exported: one import for the table and its profiles
+    CLASS_PROFILES,
+    COGVIDEOX_I2V,
+    COGVIDEOX_T2V,
+    FRAMEPACK,
+    HUNYUAN15_I2V,
+    HUNYUAN15_T2V,
+    HUNYUAN_T2V,
+    KANDINSKY5_T2V,
+    LTX2,
+    LTX2_DISTILLED,
+    LTX_CONDITION,
+    LTX_DISTILLED,
+    SANA_VIDEO,
+    SKYREELS_V2_DF,
+    WAN22_I2V_A14B,
+    WAN22_T2V_A14B,
+    WAN_FLF2V,
+    WAN_I2V,
+    WAN_T2V,
+    WAN_TI2V,
+    WAN_VACE,
+    Profile,
+    profile_for_class,
+)
 
 
 @dataclass(frozen=True)
@@ -24,66 +46,7 @@ class Component:
     library: str              # "diffusers" or "transformers"
     class_name: str
     repo: str
-    subfolder: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Profile:
-    """How a family of pipelines is driven: which class does what, and its frame/size rules.
-
-    Attributes
-    ----------
-    t2v, i2v, flf2v, prefix : str, optional
-        Pipeline class names for text-to-video, image (first frame)-to-video, first+last frame, and
-        video-prefix continuation. ``None`` = not supported on these weights. Several may name the
-        same class (LTXConditionPipeline does all four). A class other than the one in
-        ``model_index.json`` is built from the loaded one with ``from_pipe`` (same weights, no reload).
-    fps : Fraction
-        The rate the model was trained to produce.
-    frame_multiple, frame_offset : int
-        Legal frame counts ``multiple*k + offset``.
-    min_frames, max_frames : int
-    size_multiple : int
-    sizes : tuple of (w, h)
-        Non-empty when the model only works at fixed sizes (CogVideoX 1.0: 720x480).
-    width, height, frames : int
-        Defaults from the model authors.
-    steps : int
-    guidance : float
-    call : tuple of (name, value)
-        Extra pipeline call arguments the authors recommend (LTX distilled timesteps ...).
-    vae_fp32 : bool
-        Keep the VAE in float32 (Wan's docs do).
-    image_required : bool
-        The pipeline cannot start without an image (I2V-only weights).
-    last_requires_first : bool
-        Last-frame conditioning also needs a first frame (Wan FLF2V, FramePack).
-    needs_last : bool
-        The weights were trained for first+last only (Wan FLF2V): a request without a last frame fails.
-    """
-
-    family: str
-    t2v: Optional[str]
-    i2v: Optional[str]
-    flf2v: Optional[str]
-    prefix: Optional[str]
-    fps: Fraction
-    frame_multiple: int
-    frame_offset: int
-    size_multiple: int
-    min_frames: int = 1
-    max_frames: int = 81
-    sizes: tuple = ()
-    width: int = 832
-    height: int = 480
-    frames: int = 81
-    steps: int = 50
-    guidance: float = 5.0
-    call: tuple = ()
-    vae_fp32: bool = False
-    image_required: bool = False
-    last_requires_first: bool = True
-    needs_last: bool = False
+    subfolder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +61,9 @@ class Preset:
     speed: str                      # speed, as the authors state it
     source: str                     # which doc the figures come from
     components: tuple = ()          # Component, for pipelines assembled from several repos
-    pairs_with: Optional[str] = None  # preset that continues its shots (documented, not automatic)
+    pairs_with: str | None = None  # preset that continues its shots (documented, not automatic)
+    weights: tuple = ()             # (component, billions of parameters) — for the memory estimate
+    stage2_lora: tuple | None = None  # (repo, weight file) of the distilled LoRA for the refine pass
 
     def repos(self) -> tuple[str, ...]:
         """Every hub repository the preset downloads."""
@@ -107,88 +72,6 @@ class Preset:
             if c.repo not in out:
                 out.append(c.repo)
         return tuple(out)
-
-
-# ---------------------------------------------------------------------------------------------------
-# profiles by family
-
-WAN_T2V = Profile(
-    family="wan", t2v="WanPipeline", i2v=None, flf2v=None, prefix=None, fps=Fraction(16),
-    frame_multiple=4, frame_offset=1, size_multiple=16, max_frames=81, width=832, height=480, frames=81,
-    steps=50, guidance=5.0, vae_fp32=True)
-
-WAN_I2V = Profile(
-    family="wan", t2v=None, i2v="WanImageToVideoPipeline", flf2v=None, prefix=None, fps=Fraction(16),
-    frame_multiple=4, frame_offset=1, size_multiple=16, max_frames=81, width=832, height=480, frames=81,
-    steps=50, guidance=5.0, vae_fp32=True, image_required=True)
-
-WAN_FLF2V = replace(WAN_I2V, flf2v="WanImageToVideoPipeline", width=1280, height=720, guidance=5.5,
-                    needs_last=True)
-
-# Wan 2.2 TI2V-5B: one transformer does text- and image-to-video (expand_timesteps); VAE 16x16x4,
-# patch 2 → sizes on a 32 grid; 24 fps; last_image is ignored by this mode in diffusers 0.42.
-WAN_TI2V = Profile(
-    family="wan", t2v="WanPipeline", i2v="WanImageToVideoPipeline", flf2v=None, prefix=None,
-    fps=Fraction(24), frame_multiple=4, frame_offset=1, size_multiple=32, max_frames=121, width=1280,
-    height=704, frames=121, steps=50, guidance=5.0, vae_fp32=True)
-
-# LTXConditionPipeline: text, image at any frame index, and video prefixes (8k+1 frames) in one class.
-LTX_CONDITION = Profile(
-    family="ltx", t2v="LTXConditionPipeline", i2v="LTXConditionPipeline", flf2v="LTXConditionPipeline",
-    prefix="LTXConditionPipeline", fps=Fraction(24), frame_multiple=8, frame_offset=1, size_multiple=32,
-    max_frames=257, width=768, height=512, frames=161, steps=40, guidance=3.0,
-    call=(("decode_timestep", 0.05), ("image_cond_noise_scale", 0.025)), last_requires_first=False)
-
-# 0.9.7/0.9.8 distilled: guidance 1.0 and the authors' 8-step timestep list (docs: ltx_video.md)
-LTX_DISTILLED = replace(
-    LTX_CONDITION, steps=8, guidance=1.0, width=832, height=480,
-    call=(("timesteps", (1000, 993, 987, 981, 975, 909, 725, 0.03)), ("decode_timestep", 0.05),
-          ("decode_noise_scale", 0.025), ("image_cond_noise_scale", 0.0), ("guidance_rescale", 0.7)))
-
-# CogVideoX 1.0: 49 frames at 8 fps, 720x480 (the 5B I2V has learned positional embeddings)
-COGVIDEOX_T2V = Profile(
-    family="cogvideox", t2v="CogVideoXPipeline", i2v=None, flf2v=None, prefix=None, fps=Fraction(8),
-    frame_multiple=4, frame_offset=1, size_multiple=16, min_frames=49, max_frames=49, sizes=((720, 480),),
-    width=720, height=480, frames=49, steps=50, guidance=6.0)
-COGVIDEOX_I2V = replace(COGVIDEOX_T2V, t2v=None, i2v="CogVideoXImageToVideoPipeline", image_required=True)
-
-# FramePack (HunyuanVideo): image-to-video in 33-frame sections, 30 fps, optional last image
-FRAMEPACK = Profile(
-    family="hunyuan-framepack", t2v=None, i2v="HunyuanVideoFramepackPipeline",
-    flf2v="HunyuanVideoFramepackPipeline", prefix=None, fps=Fraction(30), frame_multiple=4, frame_offset=1,
-    size_multiple=16, max_frames=901, width=832, height=480, frames=91, steps=30, guidance=9.0,
-    call=(("sampling_type", "inverted_anti_drifting"),), image_required=True)
-
-HUNYUAN_T2V = Profile(
-    family="hunyuan", t2v="HunyuanVideoPipeline", i2v=None, flf2v=None, prefix=None, fps=Fraction(24),
-    frame_multiple=4, frame_offset=1, size_multiple=16, max_frames=129, width=1280, height=720, frames=129,
-    steps=50, guidance=6.0)
-
-# ---------------------------------------------------------------------------------------------------
-# profiles for folders / hub ids that are not presets, by model_index.json ``_class_name``
-
-CLASS_PROFILES: dict[str, Profile] = {
-    "WanPipeline": WAN_T2V,
-    "WanImageToVideoPipeline": WAN_I2V,
-    "LTXConditionPipeline": LTX_CONDITION,
-    "LTXPipeline": LTX_CONDITION,
-    "LTXImageToVideoPipeline": LTX_CONDITION,
-    "CogVideoXPipeline": COGVIDEOX_T2V,
-    "CogVideoXImageToVideoPipeline": COGVIDEOX_I2V,
-    "HunyuanVideoFramepackPipeline": FRAMEPACK,
-    "HunyuanVideoPipeline": HUNYUAN_T2V,
-}
-"""``LTXPipeline`` / ``LTXImageToVideoPipeline`` folders hold the same components as
-``LTXConditionPipeline``, which songreel uses for all LTX conditioning. A ``WanPipeline`` folder whose
-``model_index.json`` sets ``expand_timesteps: true`` (Wan 2.2 TI2V) gets :data:`WAN_TI2V`; a Wan I2V
-folder whose transformer has ``pos_embed_seq_len`` (FLF2V weights) gets :data:`WAN_FLF2V`."""
-
-
-def profile_for_class(class_name: str, model_index: Optional[dict] = None) -> Optional[Profile]:
-    """The profile for a pipeline class named in ``model_index.json`` (None if songreel cannot drive it)."""
-    if class_name in ("WanPipeline", "WanImageToVideoPipeline") and model_index and model_index.get("expand_timesteps"):
-        return WAN_TI2V
-    return CLASS_PROFILES.get(class_name)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -201,20 +84,23 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         vram="8.19 GB (authors, with model offload)",
         speed="5 s of 480p in about 4 min on an RTX 4090, no optimisation (authors)",
         source="Wan2.1 README / model card (Wan-AI/Wan2.1-T2V-1.3B)",
-        pairs_with=None),
+        pairs_with=None,
+        weights=(("transformer", 1.3), ("text_encoder umT5-XXL", 5.7), ("vae", 0.13)),),
     Preset(
         "wan2.1-i2v-14b-480p", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", WAN_I2V,
         "Wan 2.1 image-to-video 14B, 480p, 16 fps; needs a first frame (character image or chaining)",
         vram="14B: bf16 weights ~28.6 GB + umT5 ~11 GB; authors run it on one 80 GB GPU, or with model "
              "offload on less (use offload: group below 48 GB)",
         speed="authors' table: minutes per 5 s clip on one A100/H800; far slower with offload",
-        source="Wan2.1 README (computational efficiency table); diffusers docs api/pipelines/wan.md"),
+        source="Wan2.1 README (computational efficiency table); diffusers docs api/pipelines/wan.md",
+        weights=(("transformer", 14.0), ("text_encoder umT5-XXL", 5.7), ("image_encoder CLIP-H (fp32)", 0.63), ("vae", 0.13)),),
     Preset(
         "wan2.1-flf2v-14b", "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers", WAN_FLF2V,
         "Wan 2.1 first+last-frame-to-video 14B, 720p, 16 fps; needs both a first and a last frame",
         vram="as wan2.1-i2v-14b at 720p: plan for 80 GB, or offload: group / sequential",
         speed="authors: minutes per 5 s 720p clip on one 80 GB GPU",
-        source="Wan2.1 README; diffusers docs api/pipelines/wan.md (FLF2V example, guidance 5.5)"),
+        source="Wan2.1 README; diffusers docs api/pipelines/wan.md (FLF2V example, guidance 5.5)",
+        weights=(("transformer", 14.0), ("text_encoder umT5-XXL", 5.7), ("image_encoder CLIP-H (fp32)", 0.63), ("vae", 0.13)),),
     Preset(
         "wan2.2-ti2v-5b", "Wan-AI/Wan2.2-TI2V-5B-Diffusers", WAN_TI2V,
         "Wan 2.2 text+image-to-video 5B, 720p (1280x704), 24 fps; the same weights chain shots "
@@ -222,7 +108,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         vram="24 GB (RTX 4090) with --offload_model True --convert_model_dtype --t5_cpu (authors); "
              "use offload: model here",
         speed="5 s of 720p in under 9 min on one consumer GPU such as an RTX 4090 (authors)",
-        source="Wan2.2 README (Wan-Video/Wan2.2); diffusers docs api/pipelines/wan.md"),
+        source="Wan2.2 README (Wan-Video/Wan2.2); diffusers docs api/pipelines/wan.md",
+        weights=(("transformer", 5.0), ("text_encoder umT5-XXL", 5.7), ("vae", 0.7)),),
     Preset(
         "ltx-video-0.9.8-distilled", "Lightricks/LTX-Video-0.9.8-13B-distilled", LTX_DISTILLED,
         "LTX-Video 0.9.8 13B distilled, 24 fps, 8 steps; text, image, last frame and video-prefix "
@@ -230,21 +117,24 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         vram="13B bf16 weights ~26 GB + T5-XXL; the authors do not state a figure for the diffusers "
              "pipeline: use offload: model below 40 GB, vae_tiling on",
         speed="distilled to 8 steps (guidance 1.0): several times faster than the 40-step dev model",
-        source="diffusers docs api/pipelines/ltx_video.md (0.9.8 distilled example); Lightricks/LTX-Video README"),
+        source="diffusers docs api/pipelines/ltx_video.md (0.9.8 distilled example); Lightricks/LTX-Video README",
+        weights=(("transformer", 13.0), ("text_encoder T5-XXL", 4.8), ("vae", 0.5)),),
     Preset(
-        "cogvideox-5b", "THUDM/CogVideoX-5b", COGVIDEOX_T2V,
+        "cogvideox-5b", "zai-org/CogVideoX-5b", COGVIDEOX_T2V,
         "CogVideoX 5B text-to-video, 720x480, 49 frames at 8 fps; no image conditioning "
         "(pair with cogvideox-5b-i2v by hand)",
         vram="5 GB bf16 with diffusers optimisations (sequential offload + VAE tiling), 26 GB without (authors)",
         speed="~180 s on one A100, ~90 s on one H100 for 50 steps (authors)",
-        source="THUDM/CogVideoX-5b model card; diffusers docs api/pipelines/cogvideox.md",
-        pairs_with="cogvideox-5b-i2v"),
+        source="zai-org/CogVideoX-5b model card (formerly THUDM/); diffusers docs api/pipelines/cogvideox.md",
+        pairs_with="cogvideox-5b-i2v",
+        weights=(("transformer", 5.6), ("text_encoder T5-XXL", 4.8), ("vae", 0.2)),),
     Preset(
-        "cogvideox-5b-i2v", "THUDM/CogVideoX-5b-I2V", COGVIDEOX_I2V,
+        "cogvideox-5b-i2v", "zai-org/CogVideoX-5b-I2V", COGVIDEOX_I2V,
         "CogVideoX 5B image-to-video, 720x480, 49 frames at 8 fps; needs a first frame",
         vram="5 GB bf16 with diffusers optimisations, 26 GB without (authors)",
         speed="~180 s on one A100, ~90 s on one H100 for 50 steps (authors)",
-        source="THUDM/CogVideoX-5b-I2V model card"),
+        source="zai-org/CogVideoX-5b-I2V model card (formerly THUDM/)",
+        weights=(("transformer", 5.6), ("text_encoder T5-XXL", 4.8), ("vae", 0.2)),),
     Preset(
         "hunyuanvideo-framepack", "hunyuanvideo-community/HunyuanVideo", FRAMEPACK,
         "FramePack (HunyuanVideo 13B) image-to-video, 30 fps, long clips in 33-frame sections; "
@@ -259,10 +149,141 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
                       "feature_extractor"),
             Component("image_encoder", "transformers", "SiglipVisionModel", "lllyasviel/flux_redux_bfl",
                       "image_encoder"),
-        )),
+        ),
+        weights=(("transformer", 13.0), ("text_encoder Llama-3-8B", 7.5), ("text_encoder_2 CLIP-L", 0.12), ("image_encoder SigLIP", 0.43), ("vae", 0.25)),),
+    Preset(
+        "wan2.2-t2v-a14b", "Wan-AI/Wan2.2-T2V-A14B-Diffusers", WAN22_T2V_A14B,
+        "Wan 2.2 text-to-video A14B (two 14B experts), 720p, 16 fps; the strongest open text-to-video "
+        "of its generation; no image conditioning (pair with wan2.2-i2v-a14b)",
+        vram="one expert runs at a time: ~28.6 GB bf16 per expert + umT5 ~11 GB; authors: 80 GB GPU, or "
+             "--offload_model on 24+ GB; here offload: model (one expert on the GPU) or group",
+        speed="authors' table: minutes per 5 s 720p clip on one H20/H800 80 GB",
+        source="Wan2.2 README (Wan-Video/Wan2.2); diffusers docs api/pipelines/wan.md",
+        pairs_with="wan2.2-i2v-a14b",
+        weights=(("transformer (high noise)", 14.0), ("transformer_2 (low noise)", 14.0),
+                 ("text_encoder umT5-XXL", 5.7), ("vae", 0.13))),
+    Preset(
+        "wan2.2-i2v-a14b", "Wan-AI/Wan2.2-I2V-A14B-Diffusers", WAN22_I2V_A14B,
+        "Wan 2.2 image-to-video A14B, 720p, 16 fps; needs a first frame, takes a last frame",
+        vram="as wan2.2-t2v-a14b",
+        speed="as wan2.2-t2v-a14b",
+        source="Wan2.2 README; diffusers docs api/pipelines/wan.md",
+        weights=(("transformer (high noise)", 14.0), ("transformer_2 (low noise)", 14.0),
+                 ("text_encoder umT5-XXL", 5.7), ("vae", 0.13))),
+    Preset(
+        "wan2.1-vace-14b", "Wan-AI/Wan2.1-VACE-14B-diffusers", replace(WAN_VACE, width=1280, height=720),
+        "Wan 2.1 VACE 14B, 720p, 16 fps; text, reference images (the same lead in every shot), first / "
+        "last / keyframes at any index and video-prefix continuation in one pipeline",
+        vram="14B bf16 ~28.6 GB + umT5 ~11 GB: 80 GB GPU, or offload: model / group",
+        speed="as Wan 2.1 14B",
+        source="Wan2.1 README (VACE); installed WanVACEPipeline example",
+        weights=(("transformer", 14.0), ("vace blocks", 3.0), ("text_encoder umT5-XXL", 5.7), ("vae", 0.13))),
+    Preset(
+        "wan2.1-vace-1.3b", "Wan-AI/Wan2.1-VACE-1.3B-diffusers", WAN_VACE,
+        "Wan 2.1 VACE 1.3B, 480p, 16 fps; the small VACE: reference images, keyframes, continuation",
+        vram="~8 GB with offload: model (as Wan 2.1 1.3B plus the VACE blocks)",
+        speed="as wan2.1-t2v-1.3b",
+        source="Wan2.1 README (VACE); installed WanVACEPipeline example",
+        weights=(("transformer", 1.3), ("vace blocks", 0.7), ("text_encoder umT5-XXL", 5.7), ("vae", 0.13))),
+    Preset(
+        "ltx-2", "Lightricks/LTX-2", LTX2,
+        "LTX-2 19B, video with its own audio, 24 fps; two stages by default (half size, latent upsample "
+        "x2, 3-step distilled-LoRA refine); text, first/last frame, keyframes at any index, video prefix",
+        vram="19B bf16 ~38 GB + Gemma 3 12B ~24 GB: 80 GB GPU, or offload: model / sequential (the "
+             "authors' examples use sequential offload)",
+        speed="authors: real-time-class on H100 for the distilled model; the dev model runs 30 steps",
+        source="diffusers docs api/pipelines/ltx2.md (two-stage example); Lightricks/LTX-2 model card",
+        stage2_lora=("Lightricks/LTX-2", "ltx-2-19b-distilled-lora-384.safetensors"),
+        weights=(("transformer (video+audio)", 19.0), ("text_encoder Gemma-3-12B", 12.2), ("vae", 0.5),
+                 ("audio_vae + vocoder", 0.1), ("latent_upsampler", 0.1))),
+    Preset(
+        "ltx-2-distilled", "rootonchair/LTX-2-19b-distilled", LTX2_DISTILLED,
+        "LTX-2 19B distilled: 8 steps at guidance 1, then upsample and a 3-step refine; the fast LTX-2",
+        vram="as ltx-2",
+        speed="8 + 3 steps instead of 30 + 3: several times faster than ltx-2",
+        source="diffusers docs api/pipelines/ltx2.md (distilled checkpoint example)",
+        weights=(("transformer (video+audio)", 19.0), ("text_encoder Gemma-3-12B", 12.2), ("vae", 0.5),
+                 ("audio_vae + vocoder", 0.1), ("latent_upsampler", 0.1))),
+    Preset(
+        "hunyuanvideo-1.5-480p", "hunyuanvideo-community/HunyuanVideo-1.5-480p_t2v", HUNYUAN15_T2V,
+        "HunyuanVideo 1.5 8.3B text-to-video, 480p, 24 fps (pair with hunyuanvideo-1.5-480p-i2v)",
+        vram="authors: 14 GB with model offload; 8.3B bf16 ~17 GB + Qwen2.5-VL-7B ~16 GB without",
+        speed="authors: step-distilled and sparse-attention variants for speed; 50 steps here",
+        source="Tencent-Hunyuan/HunyuanVideo-1.5 README; installed HunyuanVideo15Pipeline example",
+        pairs_with="hunyuanvideo-1.5-480p-i2v",
+        weights=(("transformer", 8.3), ("text_encoder Qwen2.5-VL-7B", 8.3), ("text_encoder_2 ByT5", 0.2),
+                 ("vae", 0.3))),
+    Preset(
+        "hunyuanvideo-1.5-480p-i2v", "hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v", HUNYUAN15_I2V,
+        "HunyuanVideo 1.5 8.3B image-to-video, 480p, 24 fps; needs a first frame",
+        vram="as hunyuanvideo-1.5-480p, plus SigLIP",
+        speed="as hunyuanvideo-1.5-480p",
+        source="installed HunyuanVideo15ImageToVideoPipeline example",
+        weights=(("transformer", 8.3), ("text_encoder Qwen2.5-VL-7B", 8.3), ("text_encoder_2 ByT5", 0.2),
+                 ("image_encoder SigLIP", 0.4), ("vae", 0.3))),
+    Preset(
+        "skyreels-v2-df-1.3b-540p", "Skywork/SkyReels-V2-DF-1.3B-540P-Diffusers", SKYREELS_V2_DF,
+        "SkyReels-V2 diffusion forcing 1.3B, 540p, 24 fps; text, first (+last) frame, and continuation of a "
+        "video prefix to any length — long shots and the zoom look",
+        vram="~15 GB for 540p at 1.3B without offload (authors' table); offload: model below that",
+        speed="authors: the 1.3B makes 97 frames of 540p in a few minutes on one consumer GPU",
+        source="SkyworkAI/SkyReels-V2 README; diffusers docs api/pipelines/skyreels_v2.md",
+        weights=(("transformer", 1.3), ("text_encoder umT5-XXL", 5.7), ("vae", 0.13))),
+    Preset(
+        "skyreels-v2-df-14b-720p", "Skywork/SkyReels-V2-DF-14B-720P-Diffusers",
+        replace(SKYREELS_V2_DF, width=1280, height=720, frames=121, max_frames=737),
+        "SkyReels-V2 diffusion forcing 14B, 720p, 24 fps; continuation to any length",
+        vram="~51 GB for 720p at 14B (authors' table); offload: model / group on less",
+        speed="authors' table: tens of minutes per 720p clip on one A100 without distillation",
+        source="SkyworkAI/SkyReels-V2 README; installed SkyReelsV2DiffusionForcing example",
+        weights=(("transformer", 14.0), ("text_encoder umT5-XXL", 5.7), ("vae", 0.13))),
+    Preset(
+        "sana-video-2b-480p", "Efficient-Large-Model/SANA-Video_2B_480p_diffusers", SANA_VIDEO,
+        "SANA-Video 2B, 480p, 16 fps, linear attention: the fast text-to-video preview model",
+        vram="2B bf16 ~4 GB + Gemma 2 2B ~5 GB: fits 16 GB without offload",
+        speed="authors: several times faster than Wan 2.1 1.3B at 480p",
+        source="NVlabs/Sana (SANA-Video) README; diffusers docs api/pipelines/sana_video.md",
+        weights=(("transformer", 2.0), ("text_encoder Gemma-2-2B", 2.6), ("vae", 0.13))),
+    Preset(
+        "kandinsky-5-t2v-lite", "kandinskylab/Kandinsky-5.0-T2V-Lite-sft-5s-Diffusers", KANDINSKY5_T2V,
+        "Kandinsky 5.0 Video Lite 2B text-to-video, 768x512, 24 fps, 5 s clips",
+        vram="2B bf16 ~4 GB + Qwen2.5-VL-7B ~16 GB + CLIP-L: 24 GB, or offload: model",
+        speed="authors: distilled 16-step variants for speed; 50 steps here",
+        source="kandinskylab/kandinsky-5 README; diffusers docs api/pipelines/kandinsky5_video.md",
+        weights=(("transformer", 2.0), ("text_encoder Qwen2.5-VL-7B", 8.3), ("text_encoder_2 CLIP-L", 0.12),
+                 ("vae", 0.25))),
 )}
 
 
-def get(name: str) -> Optional[Preset]:
+def get(name: str) -> Preset | None:
     """The preset called ``name`` (case-insensitive), or None."""
     return PRESETS.get(str(name).strip().lower())
+
+
+OFFLOAD_MODES = ("none", "model", "group", "sequential")
+
+
+def gpu_weights_gb(preset: Preset, offload: str) -> float:
+    """GPU memory the preset's weights hold at peak under ``offload``, in GB (estimate from parameter counts).
+
+    bf16 is 2 bytes a parameter, float32 components (Wan's VAE and CLIP image encoder) 4. ``none``
+    keeps every component on the GPU; ``model`` one component at a time (the largest sets the peak);
+    ``group`` / ``sequential`` stream layers, so the weights on the GPU stay near one block (~1-2 GB at
+    these sizes). Activations (size- and frame-dependent) come on top.
+    """
+    sizes = [b * (4 if ("fp32" in name or (name == "vae" and preset.profile.vae_fp32)) else 2)
+             for name, b in preset.weights]
+    if not sizes:
+        return 0.0
+    if offload == "none":
+        return sum(sizes)
+    if offload == "model":
+        return max(sizes)
+    biggest = max(b for _, b in preset.weights)
+    blocks = 40 if biggest >= 5 else 30  # transformer depth at these sizes
+    return max(0.5, 2 * biggest / blocks * (2 if offload == "group" else 1))
+
+
+def cpu_weights_gb(preset: Preset) -> float:
+    """Host RAM the weights need when offloaded (all of them, in their load dtype), in GB."""
+    return sum(b * (4 if "fp32" in name else 2) for name, b in preset.weights)

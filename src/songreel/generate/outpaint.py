@@ -21,25 +21,53 @@ import inspect
 import json
 import math
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
+from pydantic import BeforeValidator, Field
+from typing_extensions import Annotated
 
 from ..errors import GenerationError, InputError, MissingExtraError, MissingFileError
+from .options import BackendOptions, parse_options
 
 VERSION = "1"
-OPTIONS = {
-    "model": "a local diffusers inpainting pipeline folder or a hub id owner/name",
-    "steps": "an integer >= 1",
-    "guidance": "a number >= 0",
-    "max_side": "an integer >= 64 (pixels; the keyframe's longer side)",
-    "device": "cpu, cuda, cuda:N or auto",
-    "dtype": "auto, float32, bfloat16 or float16",
-    "overlap": "a fraction 0..0.25 of the inner picture the model may repaint at its edge",
-}
-from .diffusers_video import _HUB_ID  # one rule for "owner/name" hub ids
+_DTYPES = {"auto": "auto", "float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
+           "float16": "float16", "fp16": "float16", "half": "float16"}
+
+
+def _dtype(v):
+    name = str(v).strip().lower().replace("torch.", "")
+    if isinstance(v, bool) or name not in _DTYPES:
+        raise ValueError(f"got {v!r}, expected auto, float32, bfloat16 or float16")
+    return _DTYPES[name]
+
+
+def _device(v):
+    name = str(v).strip().lower()
+    if isinstance(v, bool) or not (name in ("cpu", "cuda", "auto") or re.fullmatch(r"cuda:\d+", name)):
+        raise ValueError(f"got {v!r}, expected cpu, cuda, cuda:N or auto")
+    return name
+
+
+class OutpaintOptions(BackendOptions):
+    """Options of the outpaint stack (``zoom.inpaint`` in a storyboard)."""
+
+    model: str = Field(..., min_length=1,
+                       description="a local diffusers inpainting pipeline folder or a hub id owner/name")
+    steps: int = Field(30, ge=1, strict=True, description="denoising steps")
+    guidance: float = Field(7.5, ge=0, strict=True, allow_inf_nan=False, description="guidance scale")
+    max_side: int = Field(1024, ge=64, strict=True, description="the keyframe's longer side in pixels")
+    device: Annotated[str, BeforeValidator(_device)] = Field("auto", description="cpu, cuda, cuda:N or auto")
+    dtype: Annotated[str, BeforeValidator(_dtype)] = Field("auto", description="auto, float32, bfloat16 or float16")
+    overlap: float = Field(0.04, ge=0, le=0.25, strict=True,
+                           description="fraction of the inner picture the model may repaint at its edge")
+
+
+OPTIONS = {name: f.description for name, f in OutpaintOptions.model_fields.items()}
+from .diffusers_source import HUB_ID as _HUB_ID  # one rule for "owner/name" hub ids
 
 
 def centred_box(width: int, height: int, s: float):
@@ -104,29 +132,11 @@ class Outpainter:
         for mod in ("torch", "diffusers", "transformers"):
             if importlib.util.find_spec(mod) is None:
                 raise MissingExtraError("diffusers", mod, f"{field}: the outpaint stack")
-        opts = dict(options)
-        for k in opts:
-            if k not in OPTIONS:
-                from ..errors import did_you_mean
-
-                raise InputError(f"{field}.{k}: unknown option{did_you_mean(k, OPTIONS)}; accepted: {', '.join(OPTIONS)}")
-        model = opts.get("model")
-        if not isinstance(model, str) or not model.strip():
-            raise InputError(f"{field}.model: got {model!r}, expected {OPTIONS['model']}")
-        for k, lo in (("steps", 1), ("max_side", 64)):
-            if k in opts and (isinstance(opts[k], bool) or not isinstance(opts[k], int) or opts[k] < lo):
-                raise InputError(f"{field}.{k}: got {opts[k]!r}, expected {OPTIONS[k]}")
-        if "guidance" in opts and (isinstance(opts["guidance"], bool) or not isinstance(opts["guidance"], (int, float))
-                                   or opts["guidance"] < 0):
-            raise InputError(f"{field}.guidance: got {opts['guidance']!r}, expected {OPTIONS['guidance']}")
-        if "overlap" in opts and not (0 <= float(opts["overlap"]) <= 0.25):
-            raise InputError(f"{field}.overlap: got {opts['overlap']!r}, expected {OPTIONS['overlap']}")
+        opts = parse_options(OutpaintOptions, options, backend="outpaint", field=field)
         self.options = opts
-        self.steps = int(opts.get("steps", 30))
-        self.guidance = float(opts.get("guidance", 7.5))
-        self.max_side = int(opts.get("max_side", 1024))
-        self.overlap = float(opts.get("overlap", 0.04))
-        self.model = model.strip()
+        self.steps, self.guidance = opts.steps, float(opts.guidance)
+        self.max_side, self.overlap = opts.max_side, float(opts.overlap)
+        self.model = opts.model.strip()
         self.folder: Optional[Path] = None
         p = Path(os.path.expanduser(self.model))
         cands = [p] if p.is_absolute() else [Path(base_dir) / p, Path.cwd() / p]
@@ -161,10 +171,10 @@ class Outpainter:
     def _runtime(self):
         import torch
 
-        dev = str(self.options.get("device", "auto")).lower()
+        dev = self.options.device
         if dev == "auto":
             dev = "cuda" if torch.cuda.is_available() else "cpu"
-        dt = str(self.options.get("dtype", "auto")).lower()
+        dt = self.options.dtype
         if dt == "auto":
             dt = "float16" if dev.startswith("cuda") else "float32"
         return dev, getattr(torch, dt)

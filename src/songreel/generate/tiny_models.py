@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-KINDS = ("wan-t2v", "wan-ti2v", "wan-i2v", "wan-flf2v", "ltx", "sd-inpaint")
+KINDS = ("wan-t2v", "wan-ti2v", "wan-i2v", "wan-flf2v", "ltx", "sd-inpaint", "ltx2", "wan-vace", "wan-a14b",
+         "skyreels-df", "hunyuan15-t2v", "hunyuan15-i2v", "sana-video", "kandinsky5", "framepack", "cogvideox")
+"""The first six here; the rest in :mod:`songreel.generate.tiny_families`."""
 
 _WORDS = ("a an the of and in on at to with from by for is are was were be red green blue black white "
           "light dark night day sun moon sky sea city street car road tree forest river mountain snow rain "
@@ -66,12 +68,17 @@ def build_tiny(kind: str):
     ``wan-t2v``: ``WanPipeline``; ``wan-ti2v``: ``WanPipeline`` with ``expand_timesteps`` (Wan 2.2 TI2V
     layout: the same weights also run ``WanImageToVideoPipeline``); ``wan-i2v``: Wan 2.1 I2V with a CLIP
     image encoder; ``wan-flf2v``: Wan 2.1 FLF2V (first + last frame); ``ltx``: ``LTXConditionPipeline``;
-    ``sd-inpaint``: ``StableDiffusionInpaintPipeline`` (for outpainting / infinite zoom).
+    ``sd-inpaint``: ``StableDiffusionInpaintPipeline`` (for outpainting / infinite zoom); the newer
+    families: :data:`songreel.generate.tiny_families.KINDS`.
     """
     import torch
 
     if kind not in KINDS:
         raise ValueError(f"tiny model kind: got {kind!r}, accepted: {', '.join(KINDS)}")
+    from . import tiny_families
+
+    if kind in tiny_families.KINDS:
+        return tiny_families.build(kind)
     torch.manual_seed(0)
     if kind in ("wan-t2v", "wan-ti2v"):
         from diffusers import FlowMatchEulerDiscreteScheduler, WanPipeline
@@ -147,4 +154,7 @@ def save_tiny(kind: str, folder: Path) -> Path:
     folder = Path(folder)
     pipe = build_tiny(kind)
     pipe.save_pretrained(str(folder))
+    from . import tiny_families
+
+    tiny_families.save_extras(kind, pipe, folder)
     return folder
