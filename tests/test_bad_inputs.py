@@ -56,6 +56,7 @@ KINDS = {
     "render-corrupt-lock": ["render", "video.yaml", "-o", "out.mp4"],
     "pick": ["pick", "1", "5", "video.yaml"],
     "takes": ["takes", "7", "video.yaml"],
+    "studio-on-a-file": ["studio", "video.yaml", "--no-browser"],
     "draft": None,  # the command line is the case's "# args:" line
 }
 OUTPUTS_OK = {"out.mp4", "out.report.json", "video.lock.json"}

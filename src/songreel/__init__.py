@@ -44,9 +44,9 @@ __version__ = "0.1.0"
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 _LAZY = {
-    "load": ".api", "analyze": ".api", "plan": ".api", "estimate_cost": ".api", "render": ".api", "export": ".api",
-    "plot_analysis": ".api", "store_info": ".api", "clean_store": ".api", "prices": ".api", "draft": ".draft",
-    "DraftResult": ".draft",
+    "load": ".api", "loads": ".api", "analyze": ".api", "plan": ".api", "estimate_cost": ".api", "render": ".api",
+    "export": ".api", "plot_analysis": ".api", "store_info": ".api", "clean_store": ".api", "prices": ".api",
+    "draft": ".draft", "DraftResult": ".draft",
     "make_takes": ".reel.takes", "pick": ".reel.takes", "RenderResult": ".reel.render",
     "TakesResult": ".reel.takes", "Report": ".schema.report", "SyncReport": ".schema.report",
     "ShotCounts": ".schema.report", "Storyboard": ".schema.storyboard", "Plan": ".schema.plan",
@@ -57,12 +57,13 @@ __all__ = [
     "Analysis", "GenerationError", "InputError", "Interrupted", "MediaError", "MissingExtraError", "MissingFileError",
     "OutputError", "Plan", "PlanError", "Progress", "RenderResult", "Report", "ShotCounts", "SongreelError",
     "Storyboard", "StoryboardError", "SyncReport", "TakesResult", "UnknownNameError", "__version__", "analyze",
-    "clean_store", "estimate_cost", "export", "load", "make_takes", "pick", "plan", "plot_analysis", "render",
-    "prices", "store_info", "draft", "DraftResult",
+    "clean_store", "draft", "DraftResult", "estimate_cost", "export", "load", "loads", "make_takes", "pick", "plan",
+    "plot_analysis", "prices", "render", "store_info",
 ]
 
 if TYPE_CHECKING:
-    from .api import analyze, clean_store, estimate_cost, export, load, plan, plot_analysis, prices, render, store_info
+    from .api import (analyze, clean_store, estimate_cost, export, load, loads, plan, plot_analysis, prices, render,
+                      store_info)
     from .draft import DraftResult, draft
     from .reel.render import RenderResult
     from .reel.takes import TakesResult, make_takes, pick

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 
 StoryboardLike = Union[str, "os.PathLike[str]", "Storyboard"]
 
-__all__ = ["load", "analyze", "plan", "estimate_cost", "render", "export", "plot_analysis", "store_info", "clean_store", "prices",
+__all__ = ["load", "loads", "analyze", "plan", "estimate_cost", "render", "export", "plot_analysis", "store_info",
+           "clean_store", "prices",
            "EXPORT_SUFFIXES"]
 
 #: What :func:`export` can write, by file suffix.
@@ -84,6 +85,35 @@ def load(path: Union[str, "os.PathLike[str]"]) -> "Storyboard":
     from .ingest.storyboard import load_storyboard
 
     return load_storyboard(_path_arg(path, "path", "a storyboard path (str or Path)"))
+
+
+def loads(text: str, path: Union[str, "os.PathLike[str]"]) -> "Storyboard":
+    """Validate storyboard YAML text as if it were the file at ``path``, without reading that file.
+
+    For editors that hold the text before saving it (the studio checks it on every keystroke):
+    messages name ``path`` and the line, and relative paths inside resolve against ``path``'s folder.
+
+    Parameters
+    ----------
+    text : str
+        The YAML (``songreel: 1``).
+    path : str or Path
+        Where the file lives or will live; it need not exist.
+
+    Returns
+    -------
+    Storyboard
+
+    Raises
+    ------
+    StoryboardError
+        A malformed field: the message starts with ``FILE:LINE: field:``.
+    """
+    from .ingest.storyboard import load_storyboard
+
+    if not isinstance(text, str):
+        raise InputError(f"text: got {type(text).__name__}, expected the storyboard YAML as a str")
+    return load_storyboard(_path_arg(path, "path", "the storyboard's path (str or Path)"), text=text)
 
 
 def analyze(song: Union[str, "os.PathLike[str]"], *, tracker: str = "librosa", tempo_hint: Optional[float] = None,

@@ -323,6 +323,7 @@ def _mount_optional():
         except ImportError:
             continue
         app.add_typer(sub.app, name=name)
+    app.command("studio")(importlib.import_module("songreel.cli.studio").studio)
     app.command("draft")(importlib.import_module("songreel.cli.draft").draft)
     app.command("doctor")(importlib.import_module("songreel.cli.doctor").doctor)
 
