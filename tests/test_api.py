@@ -214,3 +214,13 @@ def test_a_timeline_that_fails_after_the_render_keeps_the_video_and_its_report(t
     report = json.loads((tmp_path / "o.report.json").read_text())
     assert "refused" in report["output"]["otio_error"]
     assert decode_gray_small(tmp_path / "o.mp4").shape[0] == report["sync"]["expected_frames"]
+
+
+def test_a_storyboard_from_text_renders_without_a_file(tmp_path, song_120):
+    sb = write_storyboard(tmp_path, STORY, song=song_120, video="{width: 96, height: 54, fps: 12}")
+    text = sb.read_text()
+    sb.unlink()
+    story = songreel.loads(text, tmp_path / "unsaved.yaml")  # an editor's buffer, never saved
+    res = songreel.render(story, tmp_path / "t.mp4")
+    assert res.report.sync.video_frames == res.report.sync.expected_frames
+    assert not (tmp_path / "unsaved.yaml").exists() and not (tmp_path / "unsaved.lock.json").exists()

@@ -128,7 +128,7 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
         lines = "; ".join(f"shot {k + 1}: {v}" for k, v in sorted(summary.failed.items()))
         raise GenerationError(f"{len(summary.failed)} of {len(plan.shots)} shots failed ({lines}); the "
                               f"{len(plan.shots) - len(summary.failed)} that succeeded are kept and will be reused")
-    if write_lock and not locked and sb.path is not None:
+    if write_lock and not locked and sb.path is not None and Path(sb.path).is_file():
         write_render_lock(sb, raw[0], plan, lock, picks, summary, takes)
     return Edit(plan=plan, song=Path(sb.song), clips=tuple(summary.clips), analysis=analysis,
                 extra={"generated": summary.generated, "reused": summary.reused, "storyboard": sb,
