@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 
 StoryboardLike = Union[str, "os.PathLike[str]", "Storyboard"]
 
-__all__ = ["load", "analyze", "plan", "estimate_cost", "render", "export", "plot_analysis", "store_info", "clean_store", "prices",
-           "EXPORT_SUFFIXES"]
+__all__ = ["load", "analyze", "plan", "estimate_cost", "render", "export", "plot_analysis", "store_info", "clean_store",
+           "prices", "EXPORT_SUFFIXES"]
 
 #: What :func:`export` can write, by file suffix.
 EXPORT_SUFFIXES = {".otio": "timeline", ".xml": "timeline", ".edl": "timeline", ".png": "contact sheet",
