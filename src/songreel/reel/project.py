@@ -105,7 +105,7 @@ def make_plan(sb, analysis, backends=None):
     from ..plan.planner import make_plan as _make_plan
 
     backends = backends or Backends(project_info(sb))
-    fields = {}
+    fields: dict[int, str] = {}  # hash of a backend spec -> where the storyboard first names it
     for i, shot in enumerate(sb.shots):
         fields.setdefault(hash(sb.backend_for(shot)), sb.where(f"shots[{i}].backend") if shot.backend else
                           sb.where("backend") if "backend" in sb._lines else "backend")
