@@ -8,11 +8,14 @@ place its shots on the beat grid.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..errors import InputError, MissingFileError
 from ..progress import Progress, fraction_callback
 from .checks import check_song
+
+if TYPE_CHECKING:
+    from ..schema.plan import Plan
 
 STORE_DIR = ".songreel"
 
@@ -98,7 +101,7 @@ def project_info(sb):
     return ProjectInfo(sb.video.width, sb.video.height, sb.video.fps, sb.base_dir, store_dir(sb))
 
 
-def make_plan(sb, analysis, backends=None):
+def make_plan(sb, analysis, backends=None) -> Plan:
     """Plan the storyboard on the analysed song, splitting shots at each backend's longest clip."""
     from ..generate.base import max_project_frames
     from ..generate.runner import Backends
