@@ -190,7 +190,8 @@ def print_rows(title: str, rows: list[tuple[str, dict]], trackers) -> dict:
             r = res[t]
             err = r.get("err", np.zeros(0))
             e = f"{np.median(err):.1f}, {np.percentile(err, 95):.1f}" if err.size else "—"
-            meter = "—" if r["meter"] is None else (f"{r['meter']}" + ("" if r["meter_ok"] in (None, True) else " **NO**"))
+            meter = "—" if r["meter"] is None else (
+                f"{r['meter']}" + ("" if r["meter_ok"] in (None, True) else " **NO**"))
             ok_f = r.get("f") is None or np.isnan(r.get("f", np.nan)) or r["f"] >= 0.90
             ok_t = np.isnan(r["tempo_err"]) or r["tempo_err"] <= 4.0
             if not (ok_f and ok_t and r["meter_ok"] in (None, True)):

@@ -301,7 +301,8 @@ def main(argv=None):
                 r = contestant(name, mat, s, args, out_dir)
                 results.setdefault(f"{name}@{s}", []).append(r)
                 print(f"[{rep + 1}/{args.repeats}] {name:9s} {s:4d}s  wall {r['wall']:7.1f} s  cpu {r['cpu']:7.1f} s  "
-                      f"peak {r['peak_rss_mb']:7.0f} MiB  frames {r['frames']}  other jobs {r['other_cpu']:5.1f} s cpu  load {r['load']:.2f}  x264 {r['x264']}"
+                      f"peak {r['peak_rss_mb']:7.0f} MiB  frames {r['frames']}  "
+                      f"other jobs {r['other_cpu']:5.1f} s cpu  load {r['load']:.2f}  x264 {r['x264']}"
                       + (f"  {r.get('stats')}" if r.get("stats") else ""), flush=True)
                 if args.json:  # partial results survive an interrupted run
                     args.json.write_text(json.dumps({"results": results}, indent=1, default=str))

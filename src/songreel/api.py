@@ -39,8 +39,7 @@ if TYPE_CHECKING:
 StoryboardLike = Union[str, "os.PathLike[str]", "Storyboard"]
 
 __all__ = ["load", "loads", "analyze", "plan", "estimate_cost", "render", "export", "plot_analysis", "store_info",
-           "clean_store", "prices",
-           "EXPORT_SUFFIXES"]
+           "clean_store", "prices", "EXPORT_SUFFIXES"]
 
 #: What :func:`export` can write, by file suffix.
 EXPORT_SUFFIXES = {".otio": "timeline", ".xml": "timeline", ".edl": "timeline", ".png": "contact sheet",

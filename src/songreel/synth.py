@@ -189,8 +189,8 @@ def render_song(*, bpm: float = 120.0, meter: int = 4,
             chord = [root + 12, root + 12 + (3 if style["prog"][b % len(style["prog"])] in (0, 5) else 4),
                      root + 19]
             length = b1 - b0
-            pad = sum(_tone(n, length, sr, harmonics=style["harm"], decay=None if style["pad"] else 0.6)
-                      for n in chord)
+            pad = np.sum([_tone(n, length, sr, harmonics=style["harm"], decay=None if style["pad"] else 0.6)
+                          for n in chord], axis=0)
             _add(out, pad, b0, 0.12 * lvl, pan=0.25, width=0.5)
             if label == "chorus":  # a bright lead hook on beats 1 and the middle of the bar
                 hook = _tone(root + 24 + 7 * (b % 2), length // 2, sr, harmonics=6, decay=0.3)
@@ -308,13 +308,13 @@ def _drum_kit(sr: int, rng: np.random.Generator):
     kick = np.sin(2 * np.pi * np.cumsum(freq) / sr) * np.exp(-t / 0.12)
     kick[: int(0.002 * sr)] *= np.linspace(0.3, 1.0, int(0.002 * sr))
     ts = t[: int(0.2 * sr)]
-    noise = rng.standard_normal(ts.shape[0]).astype(np.float32)
+    noise = rng.standard_normal(ts.size).astype(np.float32)
     snare = 0.7 * noise * np.exp(-ts / 0.05) + 0.5 * np.sin(2 * np.pi * 190 * ts) * np.exp(-ts / 0.03)
     th = t[: int(0.05 * sr)]
-    hn = rng.standard_normal(th.shape[0]).astype(np.float32)
+    hn = rng.standard_normal(th.size).astype(np.float32)
     hat = np.diff(hn, prepend=0.0) * np.exp(-th / 0.012)
     tc = np.arange(int(1.2 * sr), dtype=np.float32) / sr
-    cn = rng.standard_normal(tc.shape[0]).astype(np.float32)
+    cn = rng.standard_normal(tc.size).astype(np.float32)
     crash = np.diff(cn, prepend=0.0) * np.exp(-tc / 0.4)
     return (kick.astype(np.float32), snare.astype(np.float32), (0.6 * hat).astype(np.float32),
             (0.5 * crash).astype(np.float32))

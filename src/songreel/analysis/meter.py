@@ -148,13 +148,13 @@ def _fill_evidence(evidence: dict, scores: dict, *, m: int, p: int, beats: np.nd
     if not meter_given:
         others = {mm: max(v for (k, _), v in scores.items() if k == mm) for mm, _ in scores if mm != m}
         if others:
-            alt = max(others, key=others.get)
+            alt = max(others, key=others.__getitem__)
             # meters that divide one another (3 and 6) share downbeats: the bar length is the question
             evidence.update(meter_alternative=int(alt), meter_margin=float(chosen - others[alt]))
     if not phase_given and m > 1:
         phases = {pp: v for (k, pp), v in scores.items() if k == m and pp != p}
         if phases:
-            alt = max(phases, key=phases.get)
+            alt = max(phases, key=phases.__getitem__)
             evidence.update(downbeat_alternative=float(beats[alt]) if alt < beats.size else None,
                             downbeat_margin=float(chosen - phases[alt]))
 

@@ -53,7 +53,8 @@ def plot_analysis(analysis: Analysis, song, path, *, title: str | None = None) -
     width = float(np.clip(duration / 6.0, 12.0, 40.0))
     fig = Figure(figsize=(width, 4.2), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
-    colours, spare = {}, iter(_SPARE * 4)
+    colours: dict[str, str] = {}
+    spare = iter(_SPARE * 4)
     for s in analysis.sections:
         c = colours.setdefault(s.label, _COLOURS.get(s.label) or next(spare))
         ax.axvspan(s.start, s.end, color=c, alpha=0.55, lw=0)

@@ -145,13 +145,14 @@ def _label(segs, ssm: np.ndarray, loud: np.ndarray) -> list[str]:
     # average-linkage agglomeration with a fixed threshold
     groups = [[i] for i in range(k)]
     while len(groups) > 1:
-        best, pair = -np.inf, None
+        best = -np.inf
+        pair: tuple[int, int] | None = None
         for x in range(len(groups)):
             for y in range(x + 1, len(groups)):
                 s = np.mean([rel[i, j] for i in groups[x] for j in groups[y]])
                 if s > best:
                     best, pair = s, (x, y)
-        if best < SAME_LABEL:
+        if best < SAME_LABEL or pair is None:  # None only when every similarity is NaN
             break
         x, y = pair
         groups[x] = groups[x] + groups[y]

@@ -12,10 +12,13 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
@@ -110,14 +113,14 @@ def setup_logging(verbose: int, log_file: Optional[Path]) -> None:
 class RichProgress:
     """Rich progress bars with ETA for the stages of a long step (a :class:`songreel.Progress`)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         self.bar = Progress(TextColumn("[bold]{task.description:<10}"), BarColumn(),
                             TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TextColumn("eta"),
                             TimeRemainingColumn(), TextColumn("{task.fields[note]}"), console=console,
                             transient=False, disable=not console.is_terminal)  # logs get one line per error
-        self.tasks: dict = {}
+        self.tasks: dict[str, TaskID] = {}
 
     def __enter__(self):
         self.bar.__enter__()
@@ -126,18 +129,18 @@ class RichProgress:
     def __exit__(self, *exc):
         self.bar.__exit__(*exc)
 
-    def stage(self, name, total=None):
+    def stage(self, name: str, total: Optional[float] = None) -> None:
         if name not in self.tasks:
             self.tasks[name] = self.bar.add_task(name, total=total, note="")
 
-    def advance(self, name, done, total=None, note=""):
+    def advance(self, name: str, done: float, total: Optional[float] = None, note: str = "") -> None:
         self.stage(name, total)
         self.bar.update(self.tasks[name], completed=done, total=total, note=escape(note[:40]))
 
-    def message(self, text):
+    def message(self, text: str) -> None:
         self.bar.console.print(escape(text))
 
-    def eta(self, seconds, note=""):
+    def eta(self, seconds: Optional[float], note: str = "") -> None:
         """The whole render's time left, on its own line above the stage bars."""
         if seconds is None:
             text = "measuring throughput..."
@@ -151,7 +154,7 @@ class RichProgress:
         self.bar.update(self.tasks["render"], note=text)
 
     @property
-    def stage_name(self):
+    def stage_name(self) -> Optional[str]:
         names = [n for n in self.tasks if n != "render"]
         return names[-1] if names else None
 

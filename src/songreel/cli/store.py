@@ -49,7 +49,8 @@ def info(path: Optional[Path] = typer.Argument(None, help="A storyboard or its f
         what = "s per frame-megapixel" if name == "assemble" else "s of work per s of clip"
         out_console.print(f"  throughput {name}: {rate:.3g} {what}")
     for name, s in sorted(d["spend"].items()):
-        out_console.print(f"  spend {name}: {s['jobs']} jobs, {s['seconds']:g} s, estimated ${s['estimated_dollars']:.2f}"
+        out_console.print(f"  spend {name}: {s['jobs']} jobs, {s['seconds']:g} s, "
+                          f"estimated ${s['estimated_dollars']:.2f}"
                           + (f", reported ${s['reported_dollars']:.2f}" if s["reported_dollars"] is not None else ""))
 
 

@@ -87,7 +87,8 @@ class ShotJournal:
     def generated(self, key: str, *, backend: str, model: str, seconds: float, out_seconds: float) -> None:
         """A clip was made and renamed into place."""
         now = time.time()
-        self._write("INSERT INTO clips (key, backend, model, seconds, out_seconds, generations, hits, created, last_used)"
+        self._write("INSERT INTO clips"
+                    " (key, backend, model, seconds, out_seconds, generations, hits, created, last_used)"
                     " VALUES (?, ?, ?, ?, ?, 1, 0, ?, ?) ON CONFLICT(key) DO UPDATE SET"
                     " generations = generations + 1, seconds = excluded.seconds,"
                     " out_seconds = excluded.out_seconds, last_used = excluded.last_used",
@@ -130,7 +131,8 @@ class ShotJournal:
     # -- shots -----------------------------------------------------------------------------------
 
     def shot(self, storyboard: str, shot: int, take: int, state: str, *, keys=(), error: Optional[str] = None) -> None:
-        self._write("INSERT INTO shots (storyboard, shot, take, state, keys, error, updated) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        self._write("INSERT INTO shots (storyboard, shot, take, state, keys, error, updated)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT(storyboard, shot, take) DO UPDATE SET state = excluded.state,"
                     " keys = excluded.keys, error = excluded.error, updated = excluded.updated",
                     (storyboard, shot, take, state, json.dumps(list(keys)), error, time.time()))

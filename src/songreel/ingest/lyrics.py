@@ -4,7 +4,8 @@ LRC (``[mm:ss.xx]text``): several time tags on one line give the line at each ti
 (``[ar:...]``, ``[ti:...]``) are ignored; ``[offset:+/-ms]`` is honoured (positive = lyrics come
 earlier, as the LRC convention says); enhanced-LRC word stamps (``<mm:ss.xx>``) are stripped; a time
 tag with no text ends the previous line (the only end an LRC line has: otherwise its ``end`` is None,
-and the subtitle writer holds it until the next line, for a few seconds at most). SRT: numbered cues with ``HH:MM:SS,mmm --> HH:MM:SS,mmm``.
+and the subtitle writer holds it until the next line, for a few seconds at most). SRT: numbered cues
+with ``HH:MM:SS,mmm --> HH:MM:SS,mmm``.
 
 Times are seconds (floats): lyrics live at the edge, like audio analysis. The planner and the
 subtitle writer snap them to frames.

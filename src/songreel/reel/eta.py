@@ -12,12 +12,12 @@ class RenderEta:
     """Whole-render time left, from per-backend seconds of work per second of clip (remembered in
     the store's ``throughput.json`` and refined by this run's own clips) plus the assembly rate."""
 
-    def __init__(self, plan, store, backends, progress, *, picks, takes, candidates):
+    def __init__(self, plan, store, backends, progress, *, picks, takes, candidates) -> None:
         self.progress = progress
         self.store = store
         self.rates = store.throughput() if progress is not None else {}
-        self.todo: dict = {}
-        self.live: dict = {}
+        self.todo: dict[str, float] = {}  # backend -> seconds of clip still to make
+        self.live: dict[str, list[float]] = {}  # backend -> [seconds of work, seconds of clip] this run
         mpx = plan.width * plan.height / 1e6
         self.assembly_units = plan.total_frames * mpx
         if progress is None:

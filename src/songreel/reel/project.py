@@ -8,11 +8,14 @@ place its shots on the beat grid.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ..errors import InputError, MissingFileError
 from ..progress import Progress, fraction_callback
 from .checks import check_song
+
+if TYPE_CHECKING:
+    from ..schema.plan import Plan
 
 STORE_DIR = ".songreel"
 
@@ -98,14 +101,14 @@ def project_info(sb):
     return ProjectInfo(sb.video.width, sb.video.height, sb.video.fps, sb.base_dir, store_dir(sb))
 
 
-def make_plan(sb, analysis, backends=None):
+def make_plan(sb, analysis, backends=None) -> Plan:
     """Plan the storyboard on the analysed song, splitting shots at each backend's longest clip."""
     from ..generate.base import max_project_frames
     from ..generate.runner import Backends
     from ..plan.planner import make_plan as _make_plan
 
     backends = backends or Backends(project_info(sb))
-    fields = {}
+    fields: dict[int, str] = {}  # hash of a backend spec -> where the storyboard first names it
     for i, shot in enumerate(sb.shots):
         fields.setdefault(hash(sb.backend_for(shot)), sb.where(f"shots[{i}].backend") if shot.backend else
                           sb.where("backend") if "backend" in sb._lines else "backend")

@@ -128,7 +128,8 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     t2 = time.monotonic()
 
     def report_frame(d, n):
-        progress.advance("assemble", d, n)
+        if progress is not None:  # only handed to assemble when there is a progress
+            progress.advance("assemble", d, n)
         if eta is not None and d % 24 == 0:
             spent = time.monotonic() - t2
             eta.report(d / n, rate=spent / (eta.assembly_units * d / n) if d and eta.assembly_units else None)

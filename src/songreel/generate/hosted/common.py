@@ -37,7 +37,7 @@ import time
 from collections import defaultdict
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import urlsplit
 
 from ...errors import GenerationError, InputError, MissingExtraError
@@ -67,6 +67,9 @@ from .types import (
     UnknownOutcomeError,
     digest_of,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +124,7 @@ class HostedBackend(abc.ABC):
         self.store_dir = Path(project.store_dir)
         self.cache_dir = self.store_dir / "hosted"
         self._journal: Optional[jr.Journal] = None
-        self._client = None
+        self._client: Optional[httpx.Client] = None  # made on first use (httpx is the hosted extra)
         self._lock = threading.Lock()
         self._key_locks: dict = defaultdict(threading.Lock)
         self._slots = threading.BoundedSemaphore(self.max_concurrent)

@@ -154,7 +154,8 @@ def send(client, method: str, url: str, *, what: str, secret: Optional[str], pol
             problem = f"timed out ({type(e).__name__})"
         except httpx.TransportError as e:
             if submit:
-                raise AmbiguousSubmit(f"{what}: connection lost ({type(e).__name__}); the job may have been created") from None
+                raise AmbiguousSubmit(f"{what}: connection lost ({type(e).__name__}); "
+                                      "the job may have been created") from None
             problem = f"connection error ({type(e).__name__})"
         else:
             if response.status_code < 400:

@@ -30,7 +30,8 @@ class HostedOptions(BackendOptions):
     poll_interval: float = Field(10.0, gt=0, description="seconds between status polls")
     timeout: float = Field(3600.0, gt=0, description="seconds one run waits for a job (it is kept and resumed)")
     request_timeout: float = Field(60.0, gt=0, description="seconds for one HTTP exchange")
-    resubmit_unknown: bool = Field(False, description="permission to pay again when a lost submission cannot be resolved")
+    resubmit_unknown: bool = Field(
+        False, description="permission to pay again when a lost submission cannot be resolved")
     lookup_grace: float = Field(20.0, ge=0, description="seconds to let a job list catch up before searching it")
     download_retries: int = Field(4, ge=0, description="a dropped or corrupt download is fetched again")
     retries: int = Field(6, ge=0, description="retries of a transient HTTP error")

@@ -217,7 +217,8 @@ class ReplicateBackend(HostedBackend):
         payload = {"model": self.model, "inputs": inputs, "images": images,
                    "references": (g.references, refs) if refs and g.references else None}
         return Submission(payload, seconds, width, height,
-                          match={"model": self.model, "prompt": request.prompt, "duration": inputs.get(g.duration) if g.duration else None})
+                          match={"model": self.model, "prompt": request.prompt,
+                                 "duration": inputs.get(g.duration) if g.duration else None})
 
     def _file_input(self, png: bytes, what: str) -> str:
         """A data URL for a small image; above the inline limit the image goes through the files API first."""
@@ -279,7 +280,8 @@ class ReplicateBackend(HostedBackend):
                     continue
                 inputs = item.get("input")
                 if inputs is None:  # listed without its input: read the prediction itself
-                    inputs = _json(self.call("GET", f"v1/predictions/{item['id']}", what="read prediction")).get("input")
+                    reply = self.call("GET", f"v1/predictions/{item['id']}", what="read prediction")
+                    inputs = _json(reply).get("input")
                 g = self.gateway_model()
                 inputs = inputs or {}
                 if inputs.get(g.prompt) == sub.match["prompt"] and (

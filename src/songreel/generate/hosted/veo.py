@@ -49,7 +49,8 @@ class VeoOptions(HostedOptions):
     """Options of the ``veo`` backend."""
 
     model: str = Field("veo-3.1-fast-generate-001", description="Veo model id (see docs/backends/hosted.md)")
-    resolution: Literal["720p", "1080p", "4k"] = Field("720p", description="720p, 1080p or 4k (1080p and 4k: 8 s clips)")
+    resolution: Literal["720p", "1080p", "4k"] = Field(
+        "720p", description="720p, 1080p or 4k (1080p and 4k: 8 s clips)")
     person_generation: Optional[Literal["allow_all", "allow_adult", "dont_allow"]] = Field(
         None, description="the API's personGeneration")
 
