@@ -41,7 +41,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "load": ".api", "analyze": ".api", "plan": ".api", "estimate_cost": ".api", "render": ".api", "export": ".api",
-    "plot_analysis": ".api", "store_info": ".api", "clean_store": ".api",
+    "plot_analysis": ".api", "store_info": ".api", "clean_store": ".api", "review": ".api", "QAReport": ".schema.qa",
     "make_takes": ".reel.takes", "pick": ".reel.takes", "RenderResult": ".reel.render",
     "TakesResult": ".reel.takes", "Report": ".schema.report", "SyncReport": ".schema.report",
     "ShotCounts": ".schema.report", "Storyboard": ".schema.storyboard", "Plan": ".schema.plan",
@@ -50,18 +50,19 @@ _LAZY = {
 
 __all__ = [
     "Analysis", "GenerationError", "InputError", "Interrupted", "MediaError", "MissingExtraError", "MissingFileError",
-    "OutputError", "Plan", "PlanError", "Progress", "RenderResult", "Report", "ShotCounts", "SongreelError",
+    "OutputError", "Plan", "PlanError", "Progress", "QAReport", "RenderResult", "Report", "ShotCounts", "SongreelError",
     "Storyboard", "StoryboardError", "SyncReport", "TakesResult", "UnknownNameError", "__version__", "analyze",
     "clean_store", "estimate_cost", "export", "load", "make_takes", "pick", "plan", "plot_analysis", "render",
-    "store_info",
+    "review", "store_info",
 ]
 
 if TYPE_CHECKING:
-    from .api import analyze, clean_store, estimate_cost, export, load, plan, plot_analysis, render, store_info
+    from .api import analyze, clean_store, estimate_cost, export, load, plan, plot_analysis, render, review, store_info
     from .reel.render import RenderResult
     from .reel.takes import TakesResult, make_takes, pick
     from .schema.analysis import Analysis
     from .schema.plan import Plan
+    from .schema.qa import QAReport
     from .schema.report import Report, ShotCounts, SyncReport
     from .schema.storyboard import Storyboard
 

@@ -22,7 +22,7 @@ WIDTH = 96
 
 @dataclass(frozen=True)
 class SmallFrame:
-    """One clip frame, downscaled.
+    """One clip frame, downscaled, as the codec stores it (Y'CbCr, 8-bit code values).
 
     Attributes
     ----------
@@ -33,27 +33,58 @@ class SmallFrame:
     first : bool
         The first frame shown from its segment (a chained boundary lies just before it when
         ``segment > 0``).
-    rgb : numpy.ndarray
-        ``(h, w, 3)`` uint8.
+    y : numpy.ndarray
+        ``(h, w)`` float32 luma.
+    u, v : numpy.ndarray
+        ``(h // 2, w // 2)`` float32 chroma, centred on 128.
     """
 
     time: float
     segment: int
     first: bool
-    rgb: np.ndarray
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
 
-    @property
-    def gray(self) -> np.ndarray:
-        """Rec. 601 luma, ``(h, w)`` float32 on 0..255."""
-        r, g, b = (self.rgb[..., k].astype(np.float32) for k in range(3))
-        return 0.299 * r + 0.587 * g + 0.114 * b
+
+def _plane(plane, height: int, width: int) -> np.ndarray:
+    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:height, :width]
+
+
+def _shrink(x: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Area-average ``x`` (uint8) to ``(h, w)`` float32."""
+    from .measures import _cv2
+
+    cv2 = _cv2()
+    if cv2 is not None:
+        return cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+    ky, kx = max(1, x.shape[0] // h), max(1, x.shape[1] // w)
+    x = x[: h * ky, : w * kx].astype(np.float32)
+    return x.reshape(h, ky, w, kx).mean(axis=(1, 3))[:h, :w]
+
+
+def small_planes(frame, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A decoded ``av.VideoFrame`` as small Y, U, V planes (``size`` = luma ``(w, h)``).
+
+    yuv420p frames are read plane by plane without a colour conversion; other formats are converted
+    to yuv420p first.
+    """
+    if frame.format.name not in ("yuv420p", "yuvj420p"):
+        frame = frame.reformat(format="yuv420p")
+    w, h = size
+    fw, fh = frame.width, frame.height
+    y = _shrink(_plane(frame.planes[0], fh, fw), w, h)
+    cw, ch = (fw + 1) // 2, (fh + 1) // 2
+    u = _shrink(_plane(frame.planes[1], ch, cw), max(1, w // 2), max(1, h // 2))
+    v = _shrink(_plane(frame.planes[2], ch, cw), max(1, w // 2), max(1, h // 2))
+    return y, u, v
 
 
 def small_size(width: int, height: int, target: int = WIDTH) -> tuple[int, int]:
-    """``(w, h)``, even, ``w == min(target, width)``, aspect kept."""
-    w = min(int(target), int(width))
+    """``(w, h)``, even, ``w == min(target, width)`` (rounded down to even), aspect kept."""
+    w = max(2, min(int(target), int(width)) // 2 * 2)
     h = max(2, int(round(height * w / width / 2)) * 2)
-    return max(2, w - w % 2), h
+    return w, h
 
 
 def shot_frames(plan, shot, clips, *, width: int = WIDTH, on_screen: bool = True) -> Iterator[SmallFrame]:
@@ -107,9 +138,7 @@ def shot_frames(plan, shot, clips, *, width: int = WIDTH, on_screen: bool = True
                         continue
                     if size is None:
                         size = small_size(frame.width, frame.height, width)
-                    rgb = frame.reformat(width=size[0], height=size[1], format="rgb24",
-                                         interpolation="AREA").to_ndarray()
-                    yield SmallFrame(float(t), j, first, rgb)
+                    yield SmallFrame(float(t), j, first, *small_planes(frame, size))
                     first = False
         except av.FFmpegError as e:
             raise MediaError(f"{path}: cannot decode a clip of shot {shot.index + 1} ({e})") from None
@@ -137,8 +166,6 @@ def file_frames(path: Path, *, width: int = WIDTH, every: int = 1) -> Iterator[S
                     continue
                 if size is None:
                     size = small_size(frame.width, frame.height, width)
-                rgb = frame.reformat(width=size[0], height=size[1], format="rgb24",
-                                     interpolation="AREA").to_ndarray()
-                yield SmallFrame(float(k), 0, k == 0, rgb)
+                yield SmallFrame(float(k), 0, k == 0, *small_planes(frame, size))
     except av.FFmpegError as e:
         raise MediaError(f"{path}: cannot decode ({e})") from None

@@ -79,11 +79,6 @@ def ssim(a: np.ndarray, b: np.ndarray, *, radius: int = 3) -> float:
     return float(s.mean())
 
 
-def yuv(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rec. 601 Y, U, V (float32, 0..255, chroma centred on 128) of an ``(h, w, 3)`` uint8 image."""
-    r, g, b = (rgb[..., k].astype(np.float32) for k in range(3))
-    y = 0.299 * r + 0.587 * g + 0.114 * b
-    return y, 128.0 + 0.564 * (b - y), 128.0 + 0.713 * (r - y)
 
 
 def hist_distance(h1: np.ndarray, h2: np.ndarray) -> float:
@@ -102,12 +97,13 @@ class _SegmentColour:
         self.sum = np.zeros(5)  # Y, Y^2 (per frame spread, averaged), U, V, saturation
         self.hist = np.zeros((8, 8, 8))
 
-    def add(self, rgb: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
+    def add(self, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
         self.n += 1
         sat = np.sqrt((u - 128.0) ** 2 + (v - 128.0) ** 2)
         self.sum += (float(y.mean()), float(y.std()), float(u.mean()), float(v.mean()), float(sat.mean()))
-        q = (rgb[::2, ::2] // 32).reshape(-1, 3).astype(np.intp)
-        self.hist += np.bincount(q[:, 0] * 64 + q[:, 1] * 8 + q[:, 2], minlength=512).reshape(8, 8, 8)
+        h, w = u.shape
+        q = [np.clip(p, 0, 255).astype(np.intp) // 32 for p in (y[: 2 * h: 2, : 2 * w: 2], u, v)]
+        self.hist += np.bincount((q[0] * 64 + q[1] * 8 + q[2]).ravel(), minlength=512).reshape(8, 8, 8)
 
     def means(self) -> np.ndarray:
         return self.sum / max(self.n, 1)
@@ -146,7 +142,6 @@ class ShotMeter:
         self.prev_y: Optional[np.ndarray] = None
         self.recent: deque = deque(maxlen=max(1, int(lag)))   # (segment, luma) of the last frames
         self.still: list = []
-        self.first_rgb: Optional[np.ndarray] = None
 
     @property
     def method(self) -> str:
@@ -155,16 +150,14 @@ class ShotMeter:
 
     def add(self, f: SmallFrame) -> None:
         """Take one frame (in order)."""
-        y, u, v = yuv(f.rgb)
-        if self.first_rgb is None:
-            self.first_rgb = f.rgb
+        y, u, v = f.y, f.u, f.v
         self.times.append(f.time)
         self.luma.append((float(y.mean()), float(y.std())))
         mean, std = float(y.mean()), float(y.std())
         # a flat grey needs enough pixels to call it flat (a 1x1-pixel clip is always "flat")
         grey = y.size >= 64 and float(np.abs(u - 128.0).mean() + np.abs(v - 128.0).mean()) < BLANK_CHROMA
         self.dark.append(bool((mean < DARK_MEAN and (y > DARK_PEAK).mean() < 0.01) or (std < BLANK_STD and grey)))
-        self.colour.setdefault(f.segment, _SegmentColour()).add(f.rgb, y, u, v)
+        self.colour.setdefault(f.segment, _SegmentColour()).add(y, u, v)
         if self.prev is not None and self.prev_y is not None:
             mad = float(np.abs(y - self.prev_y).mean())
             boundary = f.first and f.segment != self.prev.segment
@@ -193,8 +186,9 @@ class ShotMeter:
         return float(np.hypot(flow[..., 0], flow[..., 1]).mean()) * 100.0 / w
 
     @property
-    def last_rgb(self) -> Optional[np.ndarray]:
-        return None if self.prev is None else self.prev.rgb
+    def last_y(self) -> Optional[np.ndarray]:
+        """Luma of the last frame taken."""
+        return self.prev_y
 
     def finish(self) -> dict:
         """The shot's measures (JSON-ready; ``None`` where a measure does not apply)."""

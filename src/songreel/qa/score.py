@@ -36,13 +36,11 @@ def measure_shot(plan, shot, clips, *, flow: bool = True, width: int = WIDTH, ne
     for f in shot_frames(plan, shot, clips, width=width):
         meter.add(f)
     m = meter.finish()
-    if next_clips and shot.spec.last_frame == "next" and shot.index + 1 < len(plan.shots) and meter.last_rgb is not None:
+    if next_clips and shot.spec.last_frame == "next" and shot.index + 1 < len(plan.shots) and meter.last_y is not None:
         nxt = plan.shots[shot.index + 1]
         first = next(iter(shot_frames(plan, nxt, next_clips, width=width)), None)
-        if first is not None and first.rgb.shape == meter.last_rgb.shape:
-            from .measures import yuv
-
-            jump = float(np.abs(yuv(first.rgb)[0] - yuv(meter.last_rgb)[0]).mean())
+        if first is not None and first.y.shape == meter.last_y.shape:
+            jump = float(np.abs(first.y - meter.last_y).mean())
             base = max(float(m.get("change_p90") or 0.0), 1.0)
             m["cut_jump"] = round(jump, 2)
             if m.get("seam_jump") is None or jump > m["seam_jump"]:

@@ -70,12 +70,15 @@ class QAReport:
         Measures that could not run and why (e.g. the identity model is not installed).
     seconds : float
         Time spent scoring.
+    sheet : Path, optional
+        The review contact sheet, when one was drawn.
     """
 
     shots: tuple
     worst: tuple = ()
     notes: tuple = ()
     seconds: float = 0.0
+    sheet: Optional[Any] = None
 
     def shot(self, number: int) -> Optional[ShotQA]:
         """The card of shot ``number`` (1-based), or None."""
