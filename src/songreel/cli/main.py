@@ -72,7 +72,11 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", r
                                        "the storyboard, song or plan changed since it was written."),
            codec: Optional[str] = typer.Option(None, "--codec", help="h264 or h265 (overrides encode:)."),
            crf: Optional[int] = typer.Option(None, "--crf", help="Quality 0-51, lower is better (default 18)."),
-           preset: Optional[str] = typer.Option(None, "--preset", help="x264/x265 preset, ultrafast..veryslow.")):
+           preset: Optional[str] = typer.Option(None, "--preset", help="x264/x265 preset, ultrafast..veryslow."),
+           retake_worst: int = typer.Option(0, "--retake-worst", min=0, max=64, help="Retake the N worst flagged "
+                                            "shots and keep the better take by score."),
+           budget: Optional[float] = typer.Option(None, "--budget", help="US dollars retakes may spend on paid "
+                                                  "backends.")):
     """Render STORYBOARD to a finished video with its song.
 
     Ctrl-C stops after the current clip (exit 130); everything finished is kept and reused next time.
@@ -87,13 +91,17 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", r
                 return songreel.render(storyboard, output, force=force, progress=p, stop=stop, timeline=otio,
                                        burn_lyrics=burn_lyrics, confirm=spend_confirmer(yes, confirm_above, p),
                                        takes=takes, locked=locked,
-                                       encode={"codec": codec, "crf": crf, "preset": preset})
+                                       encode={"codec": codec, "crf": crf, "preset": preset},
+                                       retake_worst=retake_worst, budget=budget)
             except KeyboardInterrupt:
                 stop.set()
                 raise
 
     res = run(go)
     _print_report(res)
+    from .review import print_render_card
+
+    print_render_card(res.report.data)
     extra = res.edit.extra if res.edit is not None else {}
     if extra.get("takes_generated") or extra.get("takes_reused"):
         out_console.print(f"  takes: {extra['takes_generated']} candidate clips generated, "
@@ -321,6 +329,7 @@ def _mount_optional():
     """Sub-apps owned by other modules (models, store, export...), mounted when present."""
     import importlib
 
+    app.command("review")(importlib.import_module("songreel.cli.review").review)
     for mod, name in (("songreel.cli.models", "models"), ("songreel.cli.store", "store")):
         try:
             sub = importlib.import_module(mod)
