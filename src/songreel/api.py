@@ -217,6 +217,7 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
     """
     from .reel import render as _render
 
+    _check_retake(retake_worst, budget, locked)
     sb = _storyboard(storyboard)
     out = _path_arg(output, "output", "a path to the .mp4 to write (str or Path)")
     if takes is not None and (isinstance(takes, bool) or not isinstance(takes, int) or not 1 <= takes <= 16):
@@ -224,7 +225,6 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
     if encode is not None and not isinstance(encode, dict):
         raise InputError(f"encode: got {encode!r}, expected a dict like {{'crf': 18, 'preset': 'medium'}}")
     tl = _path_arg(timeline, "timeline", "a .otio, .xml or .edl path") if timeline is not None else None
-    _check_retake(retake_worst, budget, locked)
     return _render(sb, out, force=bool(force), progress=progress, stop=stop, otio=tl, burn_lyrics=bool(burn_lyrics),
                    confirm=confirm, takes=takes, locked=bool(locked), encode=encode, retake_worst=int(retake_worst),
                    budget=None if budget is None else float(budget))
