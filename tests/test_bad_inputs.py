@@ -55,6 +55,12 @@ KINDS = {
     "render-corrupt-lock": ["render", "video.yaml", "-o", "out.mp4"],
     "pick": ["pick", "1", "5", "video.yaml"],
     "takes": ["takes", "7", "video.yaml"],
+    "render-budget-only": ["render", "video.yaml", "-o", "out.mp4", "--budget", "5"],
+    "render-retake-locked": ["render", "video.yaml", "-o", "out.mp4", "--retake-worst", "2", "--locked"],
+    "render-retake-negative-budget": ["render", "video.yaml", "-o", "out.mp4", "--retake-worst", "1", "--budget", "-1"],
+    "render-retake-too-many": ["render", "video.yaml", "-o", "out.mp4", "--retake-worst", "99"],
+    "review-sheet-jpg": ["review", "video.yaml", "--sheet", "sheet.jpg"],
+    "review-sheet-taken": ["review", "video.yaml", "--sheet", "photo.png"],
 }
 OUTPUTS_OK = {"out.mp4", "out.report.json", "video.lock.json"}
 
@@ -145,7 +151,14 @@ SETUP = {
     "49-corrupt-lock-file": lambda d: (d / "video.lock.json").write_text('{"schema": "songreel.Lock.1", "shots": [\n'),
     "51-song-is-a-folder": lambda d: (d / "music").mkdir(),
     "52-first-frame-not-an-image": lambda d: (d / "still.png").write_text("not a picture\n"),
+    "195-review-sheet-is-my-photo": lambda d: _tiny_png(d / "photo.png"),
 }
+
+
+def _tiny_png(path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (4, 4), (200, 100, 50)).save(path)
 
 
 @pytest.fixture(scope="module")

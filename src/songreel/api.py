@@ -279,7 +279,12 @@ def review(storyboard: StoryboardLike, *, sheet: Union[str, "os.PathLike[str]", 
         if png.suffix.lower() != ".png":
             raise InputError(f"sheet: {png}: got the suffix '{png.suffix or 'none'}', expected .png")
         # a sheet an earlier review wrote is replaced; any other file is the user's and is kept
-        check_output_file(png, sb, force=is_review_sheet(png), suffixes=(".png",))
+        if png.exists() and not is_review_sheet(png):
+            from .errors import OutputError
+
+            raise OutputError(f"sheet: {png}: already exists and is not a review sheet songreel wrote; "
+                              "choose another name")
+        check_output_file(png, sb, force=True, suffixes=(".png",))
     edit = build_edit(sb, progress=progress)
     from .qa import score_edit
 

@@ -73,7 +73,7 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", r
            codec: Optional[str] = typer.Option(None, "--codec", help="h264 or h265 (overrides encode:)."),
            crf: Optional[int] = typer.Option(None, "--crf", help="Quality 0-51, lower is better (default 18)."),
            preset: Optional[str] = typer.Option(None, "--preset", help="x264/x265 preset, ultrafast..veryslow."),
-           retake_worst: int = typer.Option(0, "--retake-worst", min=0, max=64, help="Retake the N worst flagged "
+           retake_worst: int = typer.Option(0, "--retake-worst", help="Retake the N worst flagged "
                                             "shots and keep the better take by score."),
            budget: Optional[float] = typer.Option(None, "--budget", help="US dollars retakes may spend on paid "
                                                   "backends.")):
