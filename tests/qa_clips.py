@@ -125,7 +125,11 @@ def save_tiny_clip(folder: Path) -> Path:
     colour-inverted picture (another "person") ~0.5 — far either side of the 0.75 threshold.
     """
     import torch
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+    from transformers import (
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        CLIPVisionModelWithProjection,
+    )
 
     torch.manual_seed(3)
     cfg = CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,

@@ -11,7 +11,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pytest
-
 import qa_clips as qc
 
 pytest.importorskip("librosa")
@@ -63,6 +62,7 @@ def test_animatic_render_has_a_clean_report_card(song_120, tmp_path):
     on_disk = json.loads(res.report_path.read_text())
     assert on_disk["qa"]["shots"][0]["measures"] == qa["shots"][0]["measures"]
     assert songreel.QAReport.from_dict(on_disk["qa"]).shot(2).score == qa["shots"][1]["score"]
+    assert res.report.qa.worst == () and songreel.Report.read(res.report_path).qa.shot(3).measures["frames"] > 0
 
 
 def test_review_prints_the_worst_and_draws_the_flags(song_120, tmp_path, monkeypatch):
@@ -252,3 +252,18 @@ def test_tiny_diffusers_render_scores_and_retakes(song_120, tmp_path, monkeypatc
     assert (row["kept"] == "new") == (row["after"]["score"] > 0.1)
     entry = read_lock(lock_path(sb)).shots[2]
     assert entry.takes == 2 and entry.picked == (row["kept"] == "new")
+
+
+def test_infinite_zoom_levels_are_scored_as_pictures_not_a_chain(song_120, tmp_path):
+    import songreel
+
+    body = ("bpm: 120\nlook: infinite-zoom\nshots:\n  - prompt: a city\n    length: 2 bars\n"
+            "  - prompt: a street\n    length: 2 bars\n  - prompt: a window\n")
+    res = songreel.render(_film(tmp_path, song_120, body), tmp_path / "z.mp4", retake_worst=1)
+    qa = res.report["qa"]
+    assert len(qa["shots"]) == 3 and qa["worst"] == []
+    for s in qa["shots"]:
+        m = s["measures"]
+        assert m["zoom_level"] >= 0 and m["seam_jump"] is None and m["drift_luma"] is None
+        assert m["still_fraction"] is None and m["black_fraction"] == 0.0
+    assert res.report["retake"]["shots"] == []

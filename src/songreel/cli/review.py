@@ -6,16 +6,15 @@ Also the lines ``songreel render`` prints about the card and about ``--retake-wo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from .shell import RichProgress, default_storyboard, escape, out_console, run
 
 
-def review(storyboard: Optional[Path] = typer.Argument(None, help="The storyboard YAML (default: the only one in "
+def review(storyboard: Path | None = typer.Argument(None, help="The storyboard YAML (default: the only one in "
                                                        "this folder).", readable=False),
-           sheet: Optional[Path] = typer.Option(None, "--sheet", help="The contact sheet to write (default: "
+           sheet: Path | None = typer.Option(None, "--sheet", help="The contact sheet to write (default: "
                                                 "<storyboard>.review.png beside the storyboard)."),
            show: int = typer.Option(5, "--show", min=1, help="How many of the worst shots to list.")):
     """Score every shot (black, frozen, flicker, seam, colour drift, identity, off-beat); list the worst

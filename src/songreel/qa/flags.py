@@ -12,8 +12,8 @@ continuous, so two takes with the same flags can still be ranked.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 #: fraction of a shot's frames that are black (or one flat grey) from which it is flagged ``black``
 BLACK_FRACTION = 0.25
@@ -45,11 +45,11 @@ class Rule:
 
     flag: str
     weight: float
-    ratio: Callable[[dict], Optional[float]]   # measure / threshold (>= 1 means flagged), None: n/a
+    ratio: Callable[[dict], float | None]   # measure / threshold (>= 1 means flagged), None: n/a
     reason: Callable[[dict], str]
 
 
-def _get(m: dict, key: str) -> Optional[float]:
+def _get(m: dict, key: str) -> float | None:
     v = m.get(key)
     return None if v is None else float(v)
 

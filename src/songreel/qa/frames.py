@@ -7,10 +7,10 @@ nothing here holds a clip, let alone a video, in memory.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -83,7 +83,7 @@ def small_planes(frame, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, 
 def small_size(width: int, height: int, target: int = WIDTH) -> tuple[int, int]:
     """``(w, h)``, even, ``w == min(target, width)`` (rounded down to even), aspect kept."""
     w = max(2, min(int(target), int(width)) // 2 * 2)
-    h = max(2, int(round(height * w / width / 2)) * 2)
+    h = max(2, round(height * w / width / 2) * 2)
     return w, h
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -57,7 +56,7 @@ class Embedder:
 _CACHE: dict = {}
 
 
-def load_embedder(name: Optional[str] = None) -> tuple[Optional[Embedder], Optional[str]]:
+def load_embedder(name: str | None = None) -> tuple[Embedder | None, str | None]:
     """The identity model, or ``(None, note)`` saying why it is not available.
 
     Parameters

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -126,7 +126,7 @@ class ShotMeter:
     """
 
     def __init__(self, *, beats: Sequence[int] = (), downbeats: Sequence[int] = (),
-                 span: Optional[tuple] = None, flow: bool = True, lag: int = STILL_LAG):
+                 span: tuple | None = None, flow: bool = True, lag: int = STILL_LAG):
         self.beats = np.asarray(sorted(beats), dtype=np.float64)
         self.downbeats = np.asarray(sorted(downbeats), dtype=np.float64)
         self.span = span
@@ -138,8 +138,8 @@ class ShotMeter:
         self.motion: list = []     # (time, energy)
         self.bounds: list = []     # (time, mad, ssim, segment) across chained boundaries
         self.colour: dict = {}
-        self.prev: Optional[SmallFrame] = None
-        self.prev_y: Optional[np.ndarray] = None
+        self.prev: SmallFrame | None = None
+        self.prev_y: np.ndarray | None = None
         self.recent: deque = deque(maxlen=max(1, int(lag)))   # (segment, luma) of the last frames
         self.still: list = []
 
@@ -180,13 +180,13 @@ class ShotMeter:
             return mad
         cv2 = self.cv2
         w = min(FLOW_WIDTH, a.shape[1])
-        h = max(8, int(round(a.shape[0] * w / a.shape[1])))
+        h = max(8, round(a.shape[0] * w / a.shape[1]))
         small = [cv2.resize(np.clip(x, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_AREA) for x in (a, b)]
         flow = cv2.calcOpticalFlowFarneback(small[0], small[1], None, 0.5, 1, 7, 2, 5, 1.1, 0)
         return float(np.hypot(flow[..., 0], flow[..., 1]).mean()) * 100.0 / w
 
     @property
-    def last_y(self) -> Optional[np.ndarray]:
+    def last_y(self) -> np.ndarray | None:
         """Luma of the last frame taken."""
         return self.prev_y
 
@@ -227,7 +227,7 @@ class ShotMeter:
         base = max(float(np.percentile(mads, 90)) if mads.size else 0.0, 1.0)
         worst = max(self.bounds, key=lambda b: b[1])
         return {"seam_jump": round(worst[1], 2), "seam_ratio": round(worst[1] / base, 2),
-                "seam_ssim": round(worst[2], 3), "seam_frame": int(math.floor(worst[0]))}
+                "seam_ssim": round(worst[2], 3), "seam_frame": math.floor(worst[0])}
 
     def _drift(self) -> dict:
         keys = ("drift_luma", "drift_contrast", "drift_chroma", "drift_saturation", "drift_hist")
@@ -298,7 +298,7 @@ def alignment(peaks, beats: np.ndarray, period: float) -> float:
     return float(np.mean(np.exp(-(d ** 2) / (2 * sigma ** 2))))
 
 
-def _flicker(times, luma: np.ndarray, _bounds, segs) -> Optional[float]:
+def _flicker(times, luma: np.ndarray, _bounds, segs) -> float | None:
     """90th percentile of ``|L_t - (L_{t-1} + L_{t+1}) / 2|`` over frame triples inside one segment
     (mean luma ``L``, code values): a brightness that jumps up and down frame to frame."""
     if luma.size < 3:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from fractions import Fraction
-from typing import Optional
 
 import numpy as np
 
@@ -23,16 +22,37 @@ from .measures import STILL_LAG, ShotMeter
 IDENTITY_POINTS = (0.25, 0.5, 0.75)
 
 
+def _meter(plan, shot, flow: bool) -> ShotMeter:
+    beats = plan.beat_frames
+    downbeats = [beats[k] for k in plan.downbeat_beats if 0 <= k < len(beats)]
+    lag = max(4, min(STILL_LAG, shot.frames // 3))
+    return ShotMeter(beats=beats, downbeats=downbeats, span=(shot.start, shot.end), flow=flow, lag=lag)
+
+
+def _zoom_levels(plan, shot, clips, *, flow: bool, width: int) -> dict:
+    """Infinite zoom: a shot's segments are nested levels playing at once, not a chain. Each level is
+    measured as a picture of its own; the shot shows its worst level's measures (``zoom_level``).
+    Stillness is not judged: the push moves every level, and a level may be a still by design."""
+    worst = None
+    for j, (seg, clip) in enumerate(zip(shot.segments, clips)):
+        meter = _meter(plan, shot, flow)
+        for f in shot_frames(plan, shot.with_(segments=(seg,)), (clip,), width=width, on_screen=False):
+            meter.add(f)
+        m = {**meter.finish(), "zoom_level": j, "still_fraction": None}
+        if worst is None or judge(m)[0] < judge(worst)[0]:
+            worst = m
+    return worst or {"frames": 0}
+
+
 def measure_shot(plan, shot, clips, *, flow: bool = True, width: int = WIDTH, next_clips=None) -> dict:
     """The model-free measures of one shot from its clips (one decode pass, small frames).
 
     ``next_clips`` (the next shot's clips) is read for its first frame when this shot is meant to
     run into the next without a visible cut (``last_frame: next``): a jump there is a seam too.
     """
-    beats = plan.beat_frames
-    downbeats = [beats[k] for k in plan.downbeat_beats if 0 <= k < len(beats)]
-    lag = max(4, min(STILL_LAG, shot.frames // 3))
-    meter = ShotMeter(beats=beats, downbeats=downbeats, span=(shot.start, shot.end), flow=flow, lag=lag)
+    if plan.look == "infinite-zoom":
+        return _zoom_levels(plan, shot, clips, flow=flow, width=width)
+    meter = _meter(plan, shot, flow)
     for f in shot_frames(plan, shot, clips, width=width):
         meter.add(f)
     m = meter.finish()
@@ -94,7 +114,7 @@ def needs_identity(plan) -> bool:
     return any(images.get(c) for s in plan.shots for c in s.characters)
 
 
-def score_edit(edit, *, identity: bool = True, progress: Optional[Progress] = None, flow: bool = True,
+def score_edit(edit, *, identity: bool = True, progress: Progress | None = None, flow: bool = True,
                width: int = WIDTH) -> QAReport:
     """The report card of an edit: every shot scored from its stored clips.
 

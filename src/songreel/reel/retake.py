@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Optional
 
 from ..progress import Progress
 
 log = logging.getLogger(__name__)
 
 
-def score_and_retake(sb, edit, *, retake_worst: int = 0, budget: Optional[float] = None,
-                     progress: Optional[Progress] = None, stop: Optional[threading.Event] = None):
+def score_and_retake(sb, edit, *, retake_worst: int = 0, budget: float | None = None,
+                     progress: Progress | None = None, stop: threading.Event | None = None):
     """Score ``edit``'s shots; with ``retake_worst``, retake that many of the worst first.
 
     Returns
@@ -36,8 +35,8 @@ def score_and_retake(sb, edit, *, retake_worst: int = 0, budget: Optional[float]
     return edit, {"qa": qa.to_dict(), "retake": retake}
 
 
-def retake_shots(sb, edit, qa, count: int, *, budget: Optional[float] = None, progress: Optional[Progress] = None,
-                 stop: Optional[threading.Event] = None):
+def retake_shots(sb, edit, qa, count: int, *, budget: float | None = None, progress: Progress | None = None,
+                 stop: threading.Event | None = None):
     """Make a new take of each of the ``count`` worst flagged shots and keep the better take by score.
 
     Paid backends are retaken only within ``budget`` (US dollars, priced like
@@ -46,7 +45,13 @@ def retake_shots(sb, edit, qa, count: int, *, budget: Optional[float] = None, pr
     """
     import dataclasses
 
-    from ..generate.runner import Backends, estimate_spend, generate_plan, shot_seed, takes_of
+    from ..generate.runner import (
+        Backends,
+        estimate_spend,
+        generate_plan,
+        shot_seed,
+        takes_of,
+    )
     from ..generate.store import ClipStore
     from ..qa.identity import load_embedder
     from ..qa.score import needs_identity, score_shot

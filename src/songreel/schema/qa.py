@@ -14,8 +14,9 @@ Pure data; nothing heavy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class ShotQA:
                 "measures": dict(self.measures), "take": self.take + 1}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ShotQA":
+    def from_dict(cls, d: Mapping[str, Any]) -> ShotQA:
         return cls(shot=int(d["shot"]), score=float(d["score"]), flags=tuple(d.get("flags", ())),
                    reasons=dict(d.get("reasons", {})), measures=dict(d.get("measures", {})),
                    take=int(d.get("take", 1)) - 1)
@@ -78,9 +79,9 @@ class QAReport:
     worst: tuple = ()
     notes: tuple = ()
     seconds: float = 0.0
-    sheet: Optional[Any] = None
+    sheet: Any | None = None
 
-    def shot(self, number: int) -> Optional[ShotQA]:
+    def shot(self, number: int) -> ShotQA | None:
         """The card of shot ``number`` (1-based), or None."""
         return next((s for s in self.shots if s.shot == number), None)
 
@@ -89,7 +90,7 @@ class QAReport:
                 "seconds": round(self.seconds, 3)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "QAReport":
+    def from_dict(cls, d: Mapping[str, Any]) -> QAReport:
         return cls(shots=tuple(ShotQA.from_dict(s) for s in d.get("shots", ())),
                    worst=tuple(int(k) for k in d.get("worst", ())), notes=tuple(d.get("notes", ())),
                    seconds=float(d.get("seconds", 0.0)))
