@@ -14,6 +14,7 @@ Usage (repository root)::
 
     .venv/bin/python benchmarks/qa.py                     # 60 s film at 1280x720 + the flag table
     .venv/bin/python benchmarks/qa.py --seconds 30 --height 360 --skip-film
+    .venv/bin/python benchmarks/qa.py --reuse              # score again; render figures from the last run
 """
 
 from __future__ import annotations
@@ -58,18 +59,24 @@ def film(work: Path, seconds: int, width: int, height: int) -> Path:
     return sb
 
 
-def cost(sb: Path) -> dict:
+def cost(sb: Path, *, reuse: bool = False) -> dict:
     import songreel
     from songreel.qa import score_edit
+    from songreel.reel import build_edit
 
     out = sb.with_name("out.mp4")
-    res = songreel.render(sb, out, force=True)
-    t = res.report["timing"]
-    minutes = res.report["sync"]["video_seconds"] / 60.0
+    if reuse and out.with_name("out.report.json").exists():  # the render's own figures, from its report
+        report = songreel.Report.read(out.with_name("out.report.json"))
+        edit = build_edit(sb)
+    else:
+        res = songreel.render(sb, out, force=True)
+        report, edit = res.report, res.edit
+    t = report["timing"]
+    minutes = report["sync"]["video_seconds"] / 60.0
     c0, w0 = time.process_time(), time.monotonic()
-    card = score_edit(res.edit)
+    card = score_edit(edit)
     qa_cpu, qa_wall = time.process_time() - c0, time.monotonic() - w0
-    asm_cpu = float(res.report["assembly"].get("cpu_s") or 0.0)
+    asm_cpu = float(report["assembly"].get("cpu_s") or 0.0)
     row = {"minutes": round(minutes, 3), "shots": len(card.shots), "flagged": list(card.worst),
            "qa_s_in_render": t["qa_s"], "assembly_s": t["assembly_s"], "qa_wall_alone_s": round(qa_wall, 2),
            "qa_cpu_s": round(qa_cpu, 2), "assembly_cpu_s": round(asm_cpu, 2)}
@@ -109,6 +116,7 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=720)
     ap.add_argument("--work", type=Path, default=Path("/tmp/songreel-bench-qa"))
     ap.add_argument("--skip-film", action="store_true")
+    ap.add_argument("--reuse", action="store_true", help="take the render's figures from an earlier run's report")
     ap.add_argument("--data", type=Path, default=None, help="the shared data folder (default ../shared/data)")
     args = ap.parse_args()
     global VIDEO
@@ -118,7 +126,7 @@ def main() -> None:
         sys.exit(f"no real clips at {VIDEO} (../shared/data is not present)")
     width = args.height * 16 // 9 // 2 * 2
     if not args.skip_film:
-        row = cost(film(args.work, args.seconds, width, args.height))
+        row = cost(film(args.work, args.seconds, width, args.height), reuse=args.reuse)
         print(json.dumps(row))
         print(f"qa {row['qa_per_min_s']} s per minute of video vs assembly {row['assembly_per_min_s']} s "
               f"(wall ratio {row['wall_ratio']:.1%}; CPU ratio "

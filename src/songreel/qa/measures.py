@@ -206,7 +206,7 @@ class ShotMeter:
             out["change_p90"] = round(float(np.percentile(mads, 90)), 3)
         else:
             out["change_median"] = out["change_p90"] = None
-        out["flicker"] = _flicker(self.times, luma[:, 0], [b[3] for b in self.bounds], self.segments_of())
+        out["flicker"] = _flicker(luma[:, 0], self.segments_of())
         out.update(self._seams(mads))
         out.update(self._drift())
         out.update(self._beat())
@@ -298,12 +298,14 @@ def alignment(peaks, beats: np.ndarray, period: float) -> float:
     return float(np.mean(np.exp(-(d ** 2) / (2 * sigma ** 2))))
 
 
-def _flicker(times, luma: np.ndarray, _bounds, segs) -> float | None:
-    """90th percentile of ``|L_t - (L_{t-1} + L_{t+1}) / 2|`` over frame triples inside one segment
-    (mean luma ``L``, code values): a brightness that jumps up and down frame to frame."""
+def _flicker(luma: np.ndarray, segs) -> Optional[float]:
+    """90th percentile, over frame triples inside one segment, of the brightness reversal at the middle
+    frame: ``min(|L_t - L_{t-1}|, |L_{t+1} - L_t|)`` where the mean luma ``L`` goes up then down (or down
+    then up), else 0. A fade, even one stepped by repeated frames, never reverses; flicker always does."""
     if luma.size < 3:
         return None
     segs = np.asarray(segs)
     same = (segs[:-2] == segs[1:-1]) & (segs[1:-1] == segs[2:])
-    r = np.abs(luma[1:-1] - 0.5 * (luma[:-2] + luma[2:]))[same]
+    d1, d2 = luma[1:-1] - luma[:-2], luma[2:] - luma[1:-1]
+    r = np.where(d1 * d2 < 0, np.minimum(np.abs(d1), np.abs(d2)), 0.0)[same]
     return round(float(np.percentile(r, 90)), 3) if r.size else None
