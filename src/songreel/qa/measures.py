@@ -5,8 +5,8 @@ spread, change from the previous frame, structural similarity, optical-flow magn
 colour sums, plus the previous frame and the shot's first and last frames. :meth:`ShotMeter.finish`
 turns them into the JSON-ready measures that :mod:`.flags` judges.
 
-Units: luma and chroma in 8-bit code values (0..255, Rec. 601), motion in percent of the frame width
-per clip frame, times in project frames.
+Units: luma and chroma in the codec's 8-bit code values (Y'CbCr as stored: black is 16, white 235,
+chroma centred on 128), motion in percent of the frame width per clip frame, times in project frames.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ import numpy as np
 
 from .frames import SmallFrame
 
-#: a frame is dark when its mean luma is below this and its brightest 1% below DARK_PEAK
-DARK_MEAN = 20.0
-DARK_PEAK = 40.0
+#: a frame is dark when its mean luma is below this and less than 1% of it is above DARK_PEAK (code
+#: values of the codec's luma: black is 16, white 235)
+DARK_MEAN = 28.0
+DARK_PEAK = 48.0
 #: a frame is blank when it is one flat grey: luma spread below BLANK_STD and mean |chroma| below
 #: BLANK_CHROMA (a flat saturated colour is a picture, not a filtered one)
 BLANK_STD = 2.5
