@@ -41,7 +41,22 @@ def retake_shots(sb, edit, qa, count: int, *, budget: float | None = None, progr
 
     Paid backends are retaken only within ``budget`` (US dollars, priced like
     :func:`~songreel.generate.runner.estimate_spend` before anything is submitted); with no budget,
-    a paid shot is not retaken. Returns ``(edit, qa, retake section)``.
+    a paid shot is not retaken.
+
+    Returns
+    -------
+    edit : Edit
+        With the kept takes' clips and picks.
+    qa : QAReport
+        The card with the kept takes' scores.
+    section : dict
+        The report's ``retake`` section: ``asked``, ``budget``, ``spent``, ``shots`` (before/after per
+        retaken shot), ``notes``.
+
+    Raises
+    ------
+    Interrupted
+        ``stop`` was set; finished takes stay in the store.
     """
     import dataclasses
 
@@ -133,6 +148,10 @@ def retake_shots(sb, edit, qa, count: int, *, budget: float | None = None, progr
                 progress.advance("retake", k + 1, len(targets), f"shot {number}: {'new' if keep else 'old'} take kept")
     finally:
         backends.close()
+    if stop is not None and stop.is_set():
+        from ..errors import Interrupted
+
+        raise Interrupted("while retaking; the takes made so far are kept in the store and will be reused")
     shots = tuple(cards[s.shot] for s in qa.shots)
     qa = dataclasses.replace(qa, shots=shots, worst=worst_first(shots))
     extra = dict(edit.extra or {})
