@@ -247,7 +247,7 @@ class ShotMeter:
         return {k: round(float(v), 3) for k, v in worst.items()}
 
     def _beat(self) -> dict:
-        out = {"motion_mean": None, "motion_peaks": 0, "beat_alignment": None, "downbeat_alignment": None}
+        out: dict = {"motion_mean": None, "motion_peaks": 0, "beat_alignment": None, "downbeat_alignment": None}
         if not self.motion:
             return out
         t = np.asarray([m[0] for m in self.motion])
@@ -299,7 +299,7 @@ def alignment(peaks, beats: np.ndarray, period: float) -> float:
     return float(np.mean(np.exp(-(d ** 2) / (2 * sigma ** 2))))
 
 
-def _flicker(luma: np.ndarray, segs) -> Optional[float]:
+def _flicker(luma: np.ndarray, segs) -> float | None:
     """90th percentile, over frame triples inside one segment, of the brightness reversal at the middle
     frame: ``min(|L_t - L_{t-1}|, |L_{t+1} - L_t|)`` where the mean luma ``L`` goes up then down (or down
     then up), else 0. A fade, even one stepped by repeated frames, never reverses; flicker always does."""

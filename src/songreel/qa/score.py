@@ -94,7 +94,7 @@ def identity_measure(plan, shot, clips, embedder) -> dict:
     from .identity import identity_similarity
 
     sims = {c: identity_similarity(embedder, _load_image(images[c], f"characters.{c}.image"), frames) for c in named}
-    who = min(sims, key=sims.get)
+    who = min(sims, key=lambda c: sims[c])
     return {"identity": round(sims[who], 4), "identity_character": who, "identity_model": embedder.name}
 
 
