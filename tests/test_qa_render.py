@@ -132,14 +132,12 @@ def test_retake_worst_keeps_the_better_take_and_records_the_pick(song_120, tmp_p
     from songreel.export.contact_sheet import middle_frame
 
     mid, new = middle_frame(res.edit, 0)
-    old_edit = songreel.reel.build_edit(sb).with_(clips=(tuple(res.edit.clips[0]),) + res.edit.clips[1:])
     got = _mid_luma(res.output, mid)
     assert np.abs(got - new.astype(np.float32).mean(axis=2)).mean() < 6
     # a later plain render keeps the pick (no retake asked)
     again = songreel.render(sb, tmp_path / "again.mp4")
     assert again.report["takes"]["picked"] == {"1": 2} and "retake" not in again.report.data
     assert again.report["shots"]["generated"] == 0
-    del old_edit
 
 
 def test_retake_keeps_the_old_take_when_the_new_one_is_no_better(song_120, tmp_path):
