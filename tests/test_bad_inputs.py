@@ -58,6 +58,12 @@ KINDS = {
     "takes": ["takes", "7", "video.yaml"],
     "studio-on-a-file": ["studio", "video.yaml", "--no-browser"],
     "draft": None,  # the command line is the case's "# args:" line
+    "render-budget-only": ["render", "video.yaml", "-o", "out.mp4", "--budget", "5"],
+    "render-retake-locked": ["render", "video.yaml", "-o", "out.mp4", "--retake-worst", "2", "--locked"],
+    "render-retake-negative-budget": ["render", "video.yaml", "-o", "out.mp4", "--retake-worst", "1", "--budget", "-1"],
+    "render-retake-too-many": ["render", "video.yaml", "-o", "out.mp4", "--retake-worst", "99"],
+    "review-sheet-jpg": ["review", "video.yaml", "--sheet", "sheet.jpg"],
+    "review-sheet-taken": ["review", "video.yaml", "--sheet", "photo.png"],
 }
 OUTPUTS_OK = {"out.mp4", "out.report.json", "video.lock.json"}
 
@@ -159,7 +165,14 @@ SETUP = {
     "58-footage-option-typo-on-a-shot": lambda d: _still_png(d / "still.png"),
     "60-plan-checks-an-audio-only-clip": lambda d: _audio_only(d / "sound.m4a"),
     "59-footage-option-out-of-range": lambda d: _still_png(d / "still.png"),
+    "195-review-sheet-is-my-photo": lambda d: _tiny_png(d / "photo.png"),
 }
+
+
+def _tiny_png(path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (4, 4), (200, 100, 50)).save(path)
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ from .progress import Progress
 
 if TYPE_CHECKING:
     from .generate.runner import SpendEstimate
+    from .schema.qa import QAReport
     from .reel.render import RenderResult
     from .schema.analysis import Analysis
     from .schema.plan import Plan
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 StoryboardLike = Union[str, "os.PathLike[str]", "Storyboard"]
 
 __all__ = ["load", "loads", "analyze", "plan", "estimate_cost", "render", "export", "plot_analysis", "store_info",
-           "clean_store", "prices", "EXPORT_SUFFIXES"]
+           "clean_store", "prices", "review", "EXPORT_SUFFIXES"]
 
 #: What :func:`export` can write, by file suffix.
 EXPORT_SUFFIXES = {".otio": "timeline", ".xml": "timeline", ".edl": "timeline", ".png": "contact sheet",
@@ -203,7 +204,7 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
            takes: Optional[int] = None, progress: Optional[Progress] = None,
            stop: Optional[threading.Event] = None, timeline: Union[str, "os.PathLike[str]", None] = None,
            burn_lyrics: bool = False, confirm: Optional[Callable] = None, locked: bool = False,
-           encode: Optional[dict] = None) -> "RenderResult":
+           encode: Optional[dict] = None, retake_worst: int = 0, budget: Optional[float] = None) -> "RenderResult":
     """Render a storyboard to a finished video with its song, and check the sync.
 
     Parameters
@@ -231,6 +232,11 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
         Reproduce ``<name>.lock.json`` exactly, or refuse if the storyboard, song or plan changed.
     encode : dict, optional
         ``{codec, crf, preset, audio}`` overriding the storyboard's ``encode:`` block.
+    retake_worst : int
+        Make a new take of each of this many worst flagged shots (``report["qa"]["worst"]``) and keep
+        the better take by score, recorded as a pick in the lock file (0..64; 0: none).
+    budget : float, optional
+        US dollars the retakes may spend on paid backends (without it, paid shots are not retaken).
 
     Returns
     -------
@@ -240,6 +246,7 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
     """
     from .reel import render as _render
 
+    _check_retake(retake_worst, budget, locked)
     sb = _storyboard(storyboard)
     out = _path_arg(output, "output", "a path to the .mp4 to write (str or Path)")
     if takes is not None and (isinstance(takes, bool) or not isinstance(takes, int) or not 1 <= takes <= 16):
@@ -248,7 +255,76 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
         raise InputError(f"encode: got {encode!r}, expected a dict like {{'crf': 18, 'preset': 'medium'}}")
     tl = _path_arg(timeline, "timeline", "a .otio, .xml or .edl path") if timeline is not None else None
     return _render(sb, out, force=bool(force), progress=progress, stop=stop, otio=tl, burn_lyrics=bool(burn_lyrics),
-                   confirm=confirm, takes=takes, locked=bool(locked), encode=encode)
+                   confirm=confirm, takes=takes, locked=bool(locked), encode=encode, retake_worst=int(retake_worst),
+                   budget=None if budget is None else float(budget))
+
+
+def _check_retake(retake_worst, budget, locked) -> None:
+    import math
+
+    if isinstance(retake_worst, bool) or not isinstance(retake_worst, int) or not 0 <= retake_worst <= 64:
+        raise InputError(f"retake_worst: got {retake_worst!r}, expected a whole number 0..64 (shots to retake)")
+    if budget is not None:
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not math.isfinite(budget) or budget < 0:
+            raise InputError(f"budget: got {budget!r}, expected US dollars as a number >= 0")
+        if not retake_worst:
+            raise InputError(f"budget: got {budget!r} without retake_worst; the budget is for retakes "
+                             "(give retake_worst=N)")
+    if retake_worst and locked:
+        raise InputError("retake_worst: cannot retake with locked=True (a locked render reproduces the lock "
+                         "file exactly); drop one of them")
+
+
+def review(storyboard: StoryboardLike, *, sheet: Union[str, "os.PathLike[str]", None] = None,
+           progress: Optional[Progress] = None) -> "QAReport":
+    """Score every shot of a storyboard's edit: the report card, without encoding the film.
+
+    Clips are generated (or reused from the store) as for a render; each shot is measured from its
+    clips and flagged (``black``, ``frozen``, ``flicker``, ``seam``, ``colour_drift``, ``identity``,
+    ``off_beat``; thresholds in ``docs/qa.md``).
+
+    Parameters
+    ----------
+    storyboard : str, Path or Storyboard
+    sheet : str or Path, optional
+        Also draw a contact sheet (``.png``) with each shot's flags and score on it.
+    progress : Progress, optional
+        Receives the ``generate`` and ``qa`` stages.
+
+    Returns
+    -------
+    QAReport
+        ``shots`` (one :class:`~songreel.schema.qa.ShotQA` per shot: ``score`` 0..1, higher is
+        better, ``flags``, ``reasons``, ``measures``), ``worst`` (flagged shot numbers, worst first),
+        ``notes``; with ``sheet``, ``report.sheet`` is the PNG written.
+    """
+    from .reel import build_edit, check_output_file
+
+    png = _path_arg(sheet, "sheet", "a .png path") if sheet is not None else None
+    sb = _storyboard(storyboard)
+    if png is not None:
+        from .qa.sheet import is_review_sheet
+
+        if png.suffix.lower() != ".png":
+            raise InputError(f"sheet: {png}: got the suffix '{png.suffix or 'none'}', expected .png")
+        # a sheet an earlier review wrote is replaced; any other file is the user's and is kept
+        if png.exists() and not is_review_sheet(png):
+            from .errors import OutputError
+
+            raise OutputError(f"sheet: {png}: already exists and is not a review sheet songreel wrote; "
+                              "choose another name")
+        check_output_file(png, sb, force=True, suffixes=(".png",))
+    edit = build_edit(sb, progress=progress)
+    from .qa import score_edit
+
+    report = score_edit(edit, progress=progress)
+    if png is not None:
+        import dataclasses
+
+        from .qa.sheet import review_sheet
+
+        report = dataclasses.replace(report, sheet=review_sheet(edit, report, png))
+    return report
 
 
 def export(storyboard: StoryboardLike, path: Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]],

@@ -71,7 +71,11 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", r
                                        "the storyboard, song or plan changed since it was written."),
            codec: Optional[str] = typer.Option(None, "--codec", help="h264 or h265 (overrides encode:)."),
            crf: Optional[int] = typer.Option(None, "--crf", help="Quality 0-51, lower is better (default 18)."),
-           preset: Optional[str] = typer.Option(None, "--preset", help="x264/x265 preset, ultrafast..veryslow.")):
+           preset: Optional[str] = typer.Option(None, "--preset", help="x264/x265 preset, ultrafast..veryslow."),
+           retake_worst: int = typer.Option(0, "--retake-worst", help="Retake the N worst flagged "
+                                            "shots and keep the better take by score."),
+           budget: Optional[float] = typer.Option(None, "--budget", help="US dollars retakes may spend on paid "
+                                                  "backends.")):
     """Render STORYBOARD to a finished video with its song.
 
     Ctrl-C stops after the current clip (exit 130); everything finished is kept and reused next time.
@@ -86,13 +90,17 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", r
                 return songreel.render(storyboard, output, force=force, progress=p, stop=stop, timeline=otio,
                                        burn_lyrics=burn_lyrics, confirm=spend_confirmer(yes, confirm_above, p),
                                        takes=takes, locked=locked,
-                                       encode={"codec": codec, "crf": crf, "preset": preset})
+                                       encode={"codec": codec, "crf": crf, "preset": preset},
+                                       retake_worst=retake_worst, budget=budget)
             except KeyboardInterrupt:
                 stop.set()
                 raise
 
     res = run(go)
     _print_report(res)
+    from .review import print_render_card
+
+    print_render_card(res.report.data)
     extra = res.edit.extra if res.edit is not None else {}
     if extra.get("takes_generated") or extra.get("takes_reused"):
         out_console.print(f"  takes: {extra['takes_generated']} candidate clips generated, "
@@ -313,19 +321,14 @@ def backends():
 
 
 def _mount_optional():
-    """Sub-apps owned by other modules (models, store, export...), mounted when present."""
+    """Commands that live in modules of their own: sub-apps and single commands. Each module imports
+    only what its command needs, when it runs."""
     import importlib
 
-    for mod, name in (("songreel.cli.models", "models"), ("songreel.cli.store", "store"),
-                      ("songreel.cli.prices", "prices")):
-        try:
-            sub = importlib.import_module(mod)
-        except ImportError:
-            continue
-        app.add_typer(sub.app, name=name)
-    app.command("studio")(importlib.import_module("songreel.cli.studio").studio)
-    app.command("draft")(importlib.import_module("songreel.cli.draft").draft)
-    app.command("doctor")(importlib.import_module("songreel.cli.doctor").doctor)
+    for name in ("models", "store", "prices"):
+        app.add_typer(importlib.import_module(f"songreel.cli.{name}").app, name=name)
+    for name in ("review", "studio", "draft", "doctor"):
+        app.command(name)(getattr(importlib.import_module(f"songreel.cli.{name}"), name))
 
 
 _mount_optional()

@@ -50,7 +50,8 @@ class RenderResult:
 def render(storyboard, out, *, force: bool = False, progress: Optional[Progress] = None,
            stop: Optional[threading.Event] = None, otio: Optional[Path] = None,
            burn_lyrics: bool = False, confirm: Optional[Callable] = None, takes: Optional[int] = None,
-           locked: bool = False, encode: Optional[dict] = None) -> RenderResult:
+           locked: bool = False, encode: Optional[dict] = None, retake_worst: int = 0,
+           budget: Optional[float] = None) -> RenderResult:
     """Render a storyboard to a finished MP4 with its song, and write the sync report beside it.
 
     Parameters
@@ -75,6 +76,9 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
         Make at least this many candidate takes of every shot (``songreel takes`` shows them).
     locked : bool
         Reproduce the lock file exactly or refuse (see :func:`build_edit`).
+    retake_worst : int
+        Retake this many of the worst flagged shots and keep the better take by score
+        (:mod:`.retake`); paid backends only within ``budget`` US dollars.
 
     Returns
     -------
@@ -111,6 +115,12 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     remove_stale_output_temps(out)
     edit, eta = generate_edit(sb, progress=progress, stop=stop, timing=timing, confirm=confirm, takes=takes,
                               locked=locked)
+    t_qa = time.monotonic()
+    from .retake import score_and_retake
+
+    edit, qa_sections = score_and_retake(sb, edit, retake_worst=retake_worst, budget=budget, progress=progress,
+                                         stop=stop)
+    timing["qa_s"] = time.monotonic() - t_qa
     plan = edit.plan
     check_output(out, sb, force=force)  # again: the file may have appeared while clips were made
     lyrics = None
@@ -168,7 +178,7 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
             output["otio_error"] = str(e)
     timing["total_s"] = time.monotonic() - t0
     doc = build_report(plan, edit.analysis, probe, generated=edit.extra["generated"],
-                       reused=edit.extra["reused"], timing=timing, extra=extra)
+                       reused=edit.extra["reused"], timing=timing, extra={**extra, **qa_sections})
     if edit.analysis is not None:
         from ..analysis.reading import confidence
 

@@ -104,6 +104,15 @@ class Report:
 
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
+    @property
+    def qa(self):
+        """The report card (:class:`~songreel.schema.qa.QAReport`: every shot's score and flags, the
+        worst first), or None for a report written without one."""
+        from .qa import QAReport
+
+        doc = self.data.get("qa")
+        return None if doc is None else QAReport.from_dict(doc)
+
     def __getitem__(self, key: str) -> Any:
         return self.data[key]
 

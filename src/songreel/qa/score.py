@@ -1,0 +1,163 @@
+"""Score a render's shots: measure each from its stored clips, judge, rank the worst.
+
+Cost is kept small by reading the clips (not the encoded film) once each, at :data:`~.frames.WIDTH`
+pixels wide, and by running the identity model on three frames of a shot only when one of its
+characters has a reference image.
+"""
+
+from __future__ import annotations
+
+import time
+from fractions import Fraction
+
+import numpy as np
+
+from ..progress import Progress
+from ..schema.qa import QAReport, ShotQA, worst_first
+from .flags import judge
+from .frames import WIDTH, shot_frames
+from .measures import STILL_LAG, ShotMeter
+
+#: where in a shot the identity model looks (fractions of its length)
+IDENTITY_POINTS = (0.25, 0.5, 0.75)
+
+
+def _meter(plan, shot, flow: bool) -> ShotMeter:
+    beats = plan.beat_frames
+    downbeats = [beats[k] for k in plan.downbeat_beats if 0 <= k < len(beats)]
+    lag = max(4, min(STILL_LAG, shot.frames // 3))
+    return ShotMeter(beats=beats, downbeats=downbeats, span=(shot.start, shot.end), flow=flow, lag=lag)
+
+
+def _zoom_levels(plan, shot, clips, *, flow: bool, width: int) -> dict:
+    """Infinite zoom: a shot's segments are nested levels playing at once, not a chain. Each level is
+    measured as a picture of its own; the shot shows its worst level's measures (``zoom_level``).
+    Stillness is not judged: the push moves every level, and a level may be a still by design."""
+    worst = None
+    for j, (seg, clip) in enumerate(zip(shot.segments, clips)):
+        meter = _meter(plan, shot, flow)
+        for f in shot_frames(plan, shot.with_(segments=(seg,)), (clip,), width=width, on_screen=False):
+            meter.add(f)
+        m = {**meter.finish(), "zoom_level": j, "still_fraction": None}
+        if worst is None or judge(m)[0] < judge(worst)[0]:
+            worst = m
+    return worst or {"frames": 0}
+
+
+def measure_shot(plan, shot, clips, *, flow: bool = True, width: int = WIDTH, next_clips=None) -> dict:
+    """The model-free measures of one shot from its clips (one decode pass, small frames).
+
+    ``next_clips`` (the next shot's clips) is read for its first frame when this shot is meant to
+    run into the next without a visible cut (``last_frame: next``): a jump there is a seam too.
+    """
+    if plan.look == "infinite-zoom":
+        return _zoom_levels(plan, shot, clips, flow=flow, width=width)
+    meter = _meter(plan, shot, flow)
+    for f in shot_frames(plan, shot, clips, width=width):
+        meter.add(f)
+    m = meter.finish()
+    if next_clips and shot.spec.last_frame == "next" and shot.index + 1 < len(plan.shots) and meter.last_y is not None:
+        nxt = plan.shots[shot.index + 1]
+        first = next(iter(shot_frames(plan, nxt, next_clips, width=width)), None)
+        if first is not None and first.y.shape == meter.last_y.shape:
+            jump = float(np.abs(first.y - meter.last_y).mean())
+            base = max(float(m.get("change_p90") or 0.0), 1.0)
+            m["cut_jump"] = round(jump, 2)
+            if m.get("seam_jump") is None or jump > m["seam_jump"]:
+                m.update(seam_jump=round(jump, 2), seam_ratio=round(jump / base, 2), seam_ssim=None,
+                         seam_frame=int(shot.end))
+    return m
+
+
+def shot_frame(plan, shot, clips, at: float):
+    """Full-size RGB of the clip frame showing ``at`` of the way through the shot (0..1)."""
+    from ..export.contact_sheet import decode_frame
+
+    f = shot.start + min(max(int(at * shot.frames), 0), shot.frames - 1)
+    j = next((k for k, g in enumerate(shot.segments) if g.start <= f < g.end), len(shot.segments) - 1)
+    clip = clips[min(j, len(clips) - 1)]
+    seg = shot.segments[j]
+    idx = clip.lead + int(Fraction(f - seg.start) / Fraction(plan.fps) * Fraction(clip.fps))
+    return decode_frame(clip.path, min(idx, max(0, clip.frames - 1)), Fraction(clip.fps))
+
+
+def identity_measure(plan, shot, clips, embedder) -> dict:
+    """``identity`` (best cosine similarity to the reference, worst character) for a shot naming
+    characters with reference images; empty when it names none."""
+    from ..generate.runner import _load_image
+
+    images = plan.extra.get("character_images", {}) if plan.extra else {}
+    named = [c for c in shot.characters if images.get(c)]
+    if not named:
+        return {}
+    frames = [shot_frame(plan, shot, clips, p) for p in IDENTITY_POINTS]
+    from .identity import identity_similarity
+
+    sims = {c: identity_similarity(embedder, _load_image(images[c], f"characters.{c}.image"), frames) for c in named}
+    who = min(sims, key=lambda c: sims[c])
+    return {"identity": round(sims[who], 4), "identity_character": who, "identity_model": embedder.name}
+
+
+def score_shot(plan, shot, clips, *, take: int = 0, embedder=None, flow: bool = True, width: int = WIDTH,
+               next_clips=None) -> ShotQA:
+    """Measure, flag and score one shot."""
+    m = measure_shot(plan, shot, clips, flow=flow, width=width, next_clips=next_clips)
+    if embedder is not None:
+        m.update(identity_measure(plan, shot, clips, embedder))
+    score, flags, reasons = judge(m)
+    return ShotQA(shot=shot.index + 1, score=score, flags=tuple(flags), reasons=reasons, measures=m, take=take)
+
+
+def needs_identity(plan) -> bool:
+    """Does any shot name a character with a reference image?"""
+    images = plan.extra.get("character_images", {}) if plan.extra else {}
+    return any(images.get(c) for s in plan.shots for c in s.characters)
+
+
+def score_edit(edit, *, identity: bool = True, progress: Progress | None = None, flow: bool = True,
+               width: int = WIDTH) -> QAReport:
+    """The report card of an edit: every shot scored from its stored clips.
+
+    Parameters
+    ----------
+    edit : Edit
+        Plan and clips (``Edit.clips[i]`` per shot); ``extra["picks"]`` tells which take each is.
+    identity : bool
+        Run the identity model where a shot has a character reference (skipped, with a note, when
+        the model is not installed or cannot be loaded).
+    progress : Progress, optional
+        Receives the ``qa`` stage (one step per shot).
+    flow : bool
+        Optical flow for motion energy (when OpenCV is installed).
+
+    Returns
+    -------
+    QAReport
+    """
+    t0 = time.monotonic()
+    plan = edit.plan
+    notes: list = []
+    embedder = None
+    if identity and needs_identity(plan):
+        from .identity import load_embedder
+
+        embedder, note = load_embedder()
+        if note:
+            notes.append(note)
+    if flow:
+        from .measures import _cv2
+
+        if _cv2() is None:
+            notes.append("motion measured from frame differences: optical flow needs pip install 'songreel[flow]'")
+    picks = (edit.extra or {}).get("picks", {}) or {}
+    if progress:
+        progress.stage("qa", len(plan.shots))
+    shots = []
+    for shot in plan.shots:
+        clips = edit.clips[shot.index]
+        nxt = edit.clips[shot.index + 1] if shot.index + 1 < len(edit.clips) else None
+        shots.append(score_shot(plan, shot, clips, take=picks.get(shot.index, 0), embedder=embedder, flow=flow,
+                                width=width, next_clips=nxt))
+        if progress:
+            progress.advance("qa", shot.index + 1, len(plan.shots), shot.name)
+    return QAReport(shots=tuple(shots), worst=worst_first(shots), notes=tuple(notes), seconds=time.monotonic() - t0)
