@@ -46,6 +46,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _LAZY = {
     "load": ".api", "loads": ".api", "analyze": ".api", "plan": ".api", "estimate_cost": ".api", "render": ".api",
     "export": ".api", "plot_analysis": ".api", "store_info": ".api", "clean_store": ".api", "prices": ".api",
+    "demo_project": ".api",
     "draft": ".draft", "DraftResult": ".draft",
     "make_takes": ".reel.takes", "pick": ".reel.takes", "RenderResult": ".reel.render",
     "TakesResult": ".reel.takes", "Report": ".schema.report", "SyncReport": ".schema.report",
@@ -57,13 +58,13 @@ __all__ = [
     "Analysis", "GenerationError", "InputError", "Interrupted", "MediaError", "MissingExtraError", "MissingFileError",
     "OutputError", "Plan", "PlanError", "Progress", "RenderResult", "Report", "ShotCounts", "SongreelError",
     "Storyboard", "StoryboardError", "SyncReport", "TakesResult", "UnknownNameError", "__version__", "analyze",
-    "clean_store", "draft", "DraftResult", "estimate_cost", "export", "load", "loads", "make_takes", "pick", "plan",
+    "clean_store", "demo_project", "draft", "DraftResult", "estimate_cost", "export", "load", "loads", "make_takes", "pick", "plan",
     "plot_analysis", "prices", "render", "store_info",
 ]
 
 if TYPE_CHECKING:
-    from .api import (analyze, clean_store, estimate_cost, export, load, loads, plan, plot_analysis, prices, render,
-                      store_info)
+    from .api import (analyze, clean_store, demo_project, estimate_cost, export, load, loads, plan, plot_analysis,
+                      prices, render, store_info)
     from .draft import DraftResult, draft
     from .reel.render import RenderResult
     from .reel.takes import TakesResult, make_takes, pick
