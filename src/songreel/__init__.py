@@ -58,8 +58,8 @@ __all__ = [
     "Analysis", "GenerationError", "InputError", "Interrupted", "MediaError", "MissingExtraError", "MissingFileError",
     "OutputError", "Plan", "PlanError", "Progress", "RenderResult", "Report", "ShotCounts", "SongreelError",
     "Storyboard", "StoryboardError", "SyncReport", "TakesResult", "UnknownNameError", "__version__", "analyze",
-    "clean_store", "demo_project", "draft", "DraftResult", "estimate_cost", "export", "load", "loads", "make_takes", "pick", "plan",
-    "plot_analysis", "prices", "render", "store_info",
+    "clean_store", "demo_project", "draft", "DraftResult", "estimate_cost", "export", "load", "loads", "make_takes",
+    "pick", "plan", "plot_analysis", "prices", "render", "store_info",
 ]
 
 if TYPE_CHECKING:
