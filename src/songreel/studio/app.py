@@ -74,7 +74,8 @@ def build(studio: Studio):
                 with gr.Accordion("start from a sentence, or from the demo", open=True):
                     with gr.Row():
                         d_concept = gr.Textbox(label="concept: the story in a sentence", scale=4,
-                                               elem_id="sr-d-concept", placeholder="a couple's life, high school to old age")
+                                               elem_id="sr-d-concept",
+                                               placeholder="a couple's life, high school to old age")
                         d_look = gr.Dropdown(["cuts", "infinite-zoom"], value="cuts", label="look", scale=1,
                                              elem_id="sr-d-look")
                         d_every = gr.Textbox(label="cut every (optional)", placeholder="2 bars / 4 beats", scale=1,
