@@ -412,7 +412,7 @@ def demo_project(folder: Union[str, "os.PathLike[str]"], *, width: int = 1280, h
                  look: str = "cuts") -> Path:
     """Put the demo's song and storyboard in ``folder``, ready to render with the free animatic backend.
 
-    The song (``song.wav``, 60 s at 120 BPM) is synthesised; the storyboard (``storyboard.yaml``) tells a
+    The song (``song.wav``, 52 s at 120 BPM) is synthesised; the storyboard (``storyboard.yaml``) tells a
     couple's life in ten shots. Nothing the user changed is replaced: an existing ``song.wav`` is kept,
     and a ``storyboard.yaml`` edited since the demo wrote it (or not written by it) is kept as it is.
 

@@ -1,7 +1,7 @@
 """What the studio does, without the web page: every action the page and the named API endpoints call.
 
 Each action speaks the public API only (``songreel.loads / analyze / plan / estimate_cost / render /
-export / make_takes / pick / plot_analysis``) and the project folder's path rule
+export / make_takes / pick / plot_analysis / draft / demo_project``) and the project folder's path rule
 (:class:`~songreel.studio.project.Project`). Long work (renders, takes) goes through the project's
 :class:`~songreel.studio.queue.RenderQueue`; previews are small and run in the request.
 """
