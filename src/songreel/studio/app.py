@@ -13,7 +13,6 @@ import html
 import logging
 from typing import Optional
 
-from .callbacks import _status
 from .service import Studio
 from .storyboard_table import COLUMNS, HEADERS
 
@@ -32,7 +31,7 @@ def build(studio: Studio):
     import gradio as gr
 
     from . import endpoints
-    from .callbacks import handlers
+    from .callbacks import _status, handlers
 
     h = handlers(studio)
 
