@@ -209,8 +209,8 @@ class Studio:
                     continue
                 raise
             text = out.read_text(encoding="utf-8")
-            self.check(text, out.name)
-            return {"name": out.name, "text": text, "shots": len(res.storyboard.shots),
+            sb = self.check(text, out.name)
+            return {"name": out.name, "text": text, "shots": len(sb.shots),
                     "source": res.endpoint or "offline", "notes": list(res.notes)}
         raise InputError(f"draft: too many drafts of {path.name} in {self.root}")
 
