@@ -329,3 +329,93 @@ def test_only_the_studios_own_hidden_storyboards_are_swept(tmp_path):
     st._sweep()
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == \
         [".studio-mine.yaml", ".studio-preview-0123456789.yaml.bak", "storyboard.yaml"]
+
+
+# ---- starting points: a draft from a sentence, the demo -------------------------------------------
+
+def test_draft_through_the_service_fills_the_song_and_never_clobbers(tmp_path, song_120):
+    from songreel.studio.service import Studio
+
+    import songreel
+
+    (tmp_path / "My Song.wav").write_bytes(song_120.read_bytes())
+    (tmp_path / "draft-My_Song.yaml").write_text("mine\n")  # the user's file of the first name
+    st = Studio(tmp_path)
+    res = st.draft("My Song.wav", "a lighthouse keeper waits for a ship", cut_every="2 bars",
+                   video={"width": 160, "height": 90, "fps": 12})
+    assert res["name"] == "draft-My_Song-2.yaml" and res["source"] == "offline"
+    assert (tmp_path / "draft-My_Song.yaml").read_text() == "mine\n"
+    assert (tmp_path / res["name"]).read_text(encoding="utf-8") == res["text"]
+    assert 'song: "My Song.wav"' in res["text"] or "song: My Song.wav" in res["text"]
+    plan = songreel.plan(tmp_path / res["name"])
+    # the shots fill the song: back to back from frame 0 to its last frame, 2 bars (48 frames) apart
+    assert res["shots"] == len(plan.shots) == 4
+    assert plan.shots[0].start == 0 and plan.shots[-1].end == plan.total_frames == round(16.5 * 12)
+    assert all(a.end == b.start for a, b in zip(plan.shots, plan.shots[1:]))
+    assert [s.start for s in plan.shots] == [0, 48, 96, 144]
+    # the song must be the project's own; the key field names a variable, never holds a key
+    (tmp_path.parent / "outside.wav").write_bytes(song_120.read_bytes())
+    with pytest.raises(InputError, match="outside the project folder"):
+        st.draft("../outside.wav", "x")
+    with pytest.raises(InputError, match=r"key variable: got 'sk-123'.*never the key itself"):
+        st.draft("My Song.wav", "x", llm="http://127.0.0.1:9/v1", model="m", key_env="sk-123")
+    with pytest.raises(InputError, match="--concept"):
+        st.draft("My Song.wav", "  ")
+
+
+def test_draft_with_a_model_reads_the_key_from_the_environment_only(tmp_path, song_120, monkeypatch):
+    from chat_server import ChatServer, good_answer
+
+    from songreel.studio.service import Studio
+
+    secret = "sk-studio-DO-NOT-STORE-77"
+    monkeypatch.setenv("STUDIO_TEST_KEY", secret)
+    (tmp_path / "song.wav").write_bytes(song_120.read_bytes())
+    st = Studio(tmp_path)
+    with ChatServer([good_answer], key=secret) as srv:
+        res = st.draft("song.wav", "a lighthouse keeper waits for a ship", llm=srv.url, model="m",
+                       key_env="STUDIO_TEST_KEY", video={"width": 160, "height": 90, "fps": 12})
+        assert len(srv.requests) == 1
+    assert res["source"].startswith(srv.url) and res["shots"] >= 1
+    for f in tmp_path.rglob("*"):
+        if f.is_file():
+            assert secret.encode() not in f.read_bytes(), f
+
+
+def test_start_from_the_demo_through_the_service_renders(tmp_path):
+    from conftest import audio_seconds, decode_gray_small
+
+    import songreel
+    from songreel.studio.service import Studio
+
+    st = Studio(tmp_path)
+    dm = st.demo(width=64, height=36)
+    assert dm["name"] == "storyboard.yaml" and dm["song"] == "song.wav"
+    assert (tmp_path / "song.wav").is_file() and "width: 64" in dm["text"]
+    assert "storyboard.yaml" in st.project.storyboards() and "song.wav" in st.project.songs()
+    job = st.queue.wait(st.submit_render(dm["text"], dm["name"]), 600)
+    assert job["status"] == "done", job
+    out = Path(job["result"]["video"])
+    plan = songreel.plan(tmp_path / "storyboard.yaml")
+    assert len(decode_gray_small(out, size=(16, 9))) == plan.total_frames == job["result"]["sync"]["video_frames"]
+    assert abs(audio_seconds(out) - float(plan.duration)) < 0.05
+    assert job["result"]["sync"]["on_beat"]
+    # a storyboard the person edited since is kept as it is, the song too
+    edited = dm["text"].replace("an old couple on a porch swing", "a lighthouse at dawn")
+    (tmp_path / "storyboard.yaml").write_text(edited, encoding="utf-8")
+    song = (tmp_path / "song.wav").stat().st_mtime_ns
+    again = st.demo(width=64, height=36)
+    assert again["text"] == edited and (tmp_path / "song.wav").stat().st_mtime_ns == song
+
+
+def test_demo_project_checks_its_arguments(tmp_path):
+    import songreel
+
+    with pytest.raises(InputError, match=r"width: got 15, expected an even whole number"):
+        songreel.demo_project(tmp_path, width=15)
+    with pytest.raises(InputError, match=r"look: got 'zoom', expected one of cuts, infinite-zoom"):
+        songreel.demo_project(tmp_path, look="zoom")
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(InputError, match="a file; expected a folder"):
+        songreel.demo_project(tmp_path / "f")
+    assert not (tmp_path / "storyboard.yaml").exists()

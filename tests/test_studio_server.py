@@ -333,3 +333,58 @@ def test_browser_song_shots_preview_render(studio, song_file):
     for c in planned_cuts:
         assert any(abs(f - c) <= 1 for f in found), (planned_cuts, found)
     assert abs(audio_seconds(out) - SONG_SECONDS) < 0.05
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed (/usr/bin/chromium)")
+def test_browser_draft_from_a_concept_then_preview(studio, song_file):
+    """Draft: a sentence on the uploaded song fills the table with shots that fill the song; its preview plays."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    import songreel
+
+    url, project, _port = studio
+    before = set(project.glob("*.yaml"))
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(120_000)
+        page.goto(url)
+        page.wait_for_function(_has("#sr-status-line", "storyboard OK"))
+        page.set_input_files("#sr-song-upload input[type=file]", str(song_file))
+        page.fill("#sr-d-concept textarea, #sr-d-concept input", "a lighthouse keeper waits for a ship at night")
+        page.fill("#sr-d-every textarea, #sr-d-every input", "1 bars")
+        page.click("#sr-draft")
+        # a fresh server's first analysis compiles librosa's numba kernels: allow for it
+        page.wait_for_function(_has("#sr-d-note", "drafted"), timeout=300_000)
+        note = page.inner_text("#sr-d-note")
+        assert "draft-My_Song_final.yaml (offline): 5 shots" in note, note
+        page.wait_for_function(_has("#sr-status-line", "storyboard OK: 5 shots"))
+        page.wait_for_selector("#sr-grid img")
+        _shot(page, "draft")
+        page.get_by_role("tab", name="Shots").click()
+        page.wait_for_selector('#sr-table [data-testid="cell-4-1"]')
+        assert "lighthouse keeper" in page.inner_text('#sr-table [data-testid="cell-0-1"]')
+        assert page.locator('#sr-table [data-testid="cell-5-1"]').count() == 0
+        assert "lighthouse keeper" in page.inner_text("#sr-yaml")
+
+        page.get_by_role("tab", name="Preview").click()
+        page.click("#sr-preview")
+        page.wait_for_selector("#sr-preview-video")
+        page.wait_for_function("document.querySelector('#sr-preview-video').readyState >= 1")
+        src = page.get_attribute("#sr-preview-video", "src")
+        browser.close()
+
+    written = set(project.glob("*.yaml")) - before
+    assert [w.name for w in written if not w.name.startswith(".")] == ["draft-My_Song_final.yaml"]
+    plan = songreel.plan(project / "draft-My_Song_final.yaml")
+    # one shot a bar, back to back, the last to the song's end (12 fps: 24 frames a bar)
+    assert [s.start for s in plan.shots] == [0, 24, 48, 72, 96]
+    assert all(a.end == b.start for a, b in zip(plan.shots, plan.shots[1:]))
+    assert plan.shots[-1].end == plan.total_frames == round(SONG_SECONDS * FPS)
+    video = Path(src.split("file=", 1)[1].split("#", 1)[0])
+    assert video.is_file() and project in video.parents
+    gray = decode_gray_small(video)
+    assert len(gray) == plan.total_frames
+    found = cut_frames(gray)
+    for c in (24, 48, 72, 96):
+        assert any(abs(f - c) <= 1 for f in found), found
+    assert abs(audio_seconds(video) - SONG_SECONDS) < 0.05

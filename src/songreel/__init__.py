@@ -43,35 +43,123 @@ __version__ = "0.1.0"
 # a library adds no handler of its own: the application (or the CLI's -v / --log-file) decides
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
+# public name -> module that defines it, imported on first use (one line each)
 _LAZY = {
-    "load": ".api", "loads": ".api", "analyze": ".api", "plan": ".api", "estimate_cost": ".api", "render": ".api",
-    "export": ".api", "plot_analysis": ".api", "store_info": ".api", "clean_store": ".api", "prices": ".api",
-    "review": ".api", "QAReport": ".schema.qa", "draft": ".draft", "DraftResult": ".draft",
-    "make_takes": ".reel.takes", "pick": ".reel.takes", "RenderResult": ".reel.render",
-    "TakesResult": ".reel.takes", "Report": ".schema.report", "SyncReport": ".schema.report",
-    "ShotCounts": ".schema.report", "Storyboard": ".schema.storyboard", "Plan": ".schema.plan",
+    "load": ".api",
+    "loads": ".api",
+    "analyze": ".api",
+    "plan": ".api",
+    "estimate_cost": ".api",
+    "render": ".api",
+    "export": ".api",
+    "review": ".api",
+    "plot_analysis": ".api",
+    "store_info": ".api",
+    "clean_store": ".api",
+    "prices": ".api",
+    "demo_project": ".api",
+    "draft": ".draft",
+    "DraftResult": ".draft",
+    "make_takes": ".reel.takes",
+    "pick": ".reel.takes",
+    "TakesResult": ".reel.takes",
+    "RenderResult": ".reel.render",
+    "Report": ".schema.report",
+    "SyncReport": ".schema.report",
+    "ShotCounts": ".schema.report",
+    "QAReport": ".schema.qa",
+    "Storyboard": ".schema.storyboard",
+    "Plan": ".schema.plan",
     "Analysis": ".schema.analysis",
 }
 
 __all__ = [
-    "Analysis", "GenerationError", "InputError", "Interrupted", "MediaError", "MissingExtraError", "MissingFileError",
-    "OutputError", "Plan", "PlanError", "Progress", "QAReport", "RenderResult", "Report", "ShotCounts", "SongreelError",
-    "Storyboard", "StoryboardError", "SyncReport", "TakesResult", "UnknownNameError", "__version__", "analyze",
-    "clean_store", "draft", "DraftResult", "estimate_cost", "export", "load", "loads", "make_takes", "pick", "plan",
-    "plot_analysis", "prices", "render", "review", "store_info",
+    "__version__",
+    "Analysis",
+    "analyze",
+    "clean_store",
+    "demo_project",
+    "draft",
+    "DraftResult",
+    "estimate_cost",
+    "export",
+    "GenerationError",
+    "InputError",
+    "Interrupted",
+    "load",
+    "loads",
+    "make_takes",
+    "MediaError",
+    "MissingExtraError",
+    "MissingFileError",
+    "OutputError",
+    "pick",
+    "plan",
+    "Plan",
+    "PlanError",
+    "plot_analysis",
+    "prices",
+    "Progress",
+    "QAReport",
+    "render",
+    "RenderResult",
+    "Report",
+    "review",
+    "ShotCounts",
+    "SongreelError",
+    "store_info",
+    "Storyboard",
+    "StoryboardError",
+    "SyncReport",
+    "TakesResult",
+    "UnknownNameError",
 ]
 
 if TYPE_CHECKING:
-    from .api import (analyze, clean_store, estimate_cost, export, load, loads, plan, plot_analysis, prices, render,
-                      review, store_info)
-    from .draft import DraftResult, draft
-    from .reel.render import RenderResult
-    from .reel.takes import TakesResult, make_takes, pick
-    from .schema.analysis import Analysis
-    from .schema.plan import Plan
-    from .schema.qa import QAReport
-    from .schema.report import Report, ShotCounts, SyncReport
-    from .schema.storyboard import Storyboard
+    from .api import (
+        analyze,
+        clean_store,
+        demo_project,
+        estimate_cost,
+        export,
+        load,
+        loads,
+        plan,
+        plot_analysis,
+        prices,
+        render,
+        review,
+        store_info,
+    )
+    from .draft import (
+        draft,
+        DraftResult,
+    )
+    from .reel.render import (
+        RenderResult,
+    )
+    from .reel.takes import (
+        make_takes,
+        pick,
+        TakesResult,
+    )
+    from .schema.analysis import (
+        Analysis,
+    )
+    from .schema.plan import (
+        Plan,
+    )
+    from .schema.qa import (
+        QAReport,
+    )
+    from .schema.report import (
+        Report,
+        ShotCounts,
+        SyncReport,
+    )
+    from .schema.storyboard import (
+        Storyboard,
+    )
 
 
 def __getattr__(name: str) -> Any:
@@ -89,9 +177,9 @@ def __dir__() -> list[str]:
 
 class _Package(types.ModuleType):
     """``songreel.plan``, ``songreel.export`` and ``songreel.draft`` name API functions and also packages
-    (``songreel/plan/``, ``songreel/export/``, ``songreel/draft/``). Importing a stage package sets it as an attribute of its
-    parent; here that is skipped for those two names, so the function stays what ``songreel.plan`` means
-    while ``import songreel.plan.planner`` keeps working through ``sys.modules``."""
+    (``songreel/plan/``, ``songreel/export/``, ``songreel/draft/``). Importing such a package sets it as an
+    attribute of its parent; here that is skipped for those names, so the function stays what
+    ``songreel.plan`` means while ``import songreel.plan.planner`` keeps working through ``sys.modules``."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("plan", "export", "draft") and isinstance(value, types.ModuleType):

@@ -483,3 +483,48 @@ def prices() -> list[dict]:
     from .generate.hosted.prices import rows
 
     return [{"backend": b, "model": m, "price": p, "checked": c, "source": s} for b, m, p, c, s in rows()]
+
+
+def demo_project(folder: Union[str, "os.PathLike[str]"], *, width: int = 1280, height: int = 720,
+                 look: str = "cuts") -> Path:
+    """Put the demo's song and storyboard in ``folder``, ready to render with the free animatic backend.
+
+    The song (``song.wav``, 52 s at 120 BPM) is synthesised; the storyboard (``storyboard.yaml``) tells a
+    couple's life in ten shots. Nothing the user changed is replaced: an existing ``song.wav`` is kept,
+    and a ``storyboard.yaml`` edited since the demo wrote it (or not written by it) is kept as it is.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Created if missing.
+    width, height : int
+        The storyboard's video size (even, at least 16).
+    look : {"cuts", "infinite-zoom"}
+
+    Returns
+    -------
+    Path
+        The storyboard file.
+
+    Raises
+    ------
+    InputError
+        A bad size or look.
+    """
+    from .demo import prepare_demo
+    from .draft import LOOKS
+
+    out = _path_arg(folder, "folder", "a folder for the demo (str or Path)")
+    for name, value in (("width", width), ("height", height)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 16 or value % 2:
+            raise InputError(f"{name}: got {value!r}, expected an even whole number of pixels, at least 16")
+    if look not in LOOKS:
+        raise InputError(f"look: got {look!r}, expected one of {', '.join(LOOKS)}")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"folder: got {str(out)!r}, a file; expected a folder for the demo")
+    import logging
+
+    files = prepare_demo(out, width=width, height=height, look=look)
+    for note in files.notes:
+        logging.getLogger(__name__).info("%s", note)
+    return files.storyboard

@@ -5,8 +5,9 @@ A Gradio app over the public API, one project folder at a time:
 - :mod:`.project` — the project folder, its path rule (nothing outside is read or written), uploads;
 - :mod:`.storyboard_table` — the storyboard YAML and the shot table in step, comments kept;
 - :mod:`.queue` — one render queue per project, owned by the server, state in the project folder;
-- :mod:`.service` — every action (analyse, check, plan, preview, estimate, render, takes, pick);
-- :mod:`.app` — the page and the named API endpoints (``/analyze``, ``/plan``, ``/render``).
+- :mod:`.service` — every action (analyse, check, plan, draft, demo, preview, estimate, render, takes, pick);
+- :mod:`.app` — the page's layout and wiring; :mod:`.callbacks` — its handlers;
+- :mod:`.endpoints` — the named API endpoints (``/analyze``, ``/plan``, ``/render``).
 
 Importing this package imports nothing heavy; :func:`launch` imports gradio.
 """

@@ -1,7 +1,7 @@
 """What the studio does, without the web page: every action the page and the named API endpoints call.
 
 Each action speaks the public API only (``songreel.loads / analyze / plan / estimate_cost / render /
-export / make_takes / pick / plot_analysis``) and the project folder's path rule
+export / make_takes / pick / plot_analysis / draft / demo_project``) and the project folder's path rule
 (:class:`~songreel.studio.project.Project`). Long work (renders, takes) goes through the project's
 :class:`~songreel.studio.queue.RenderQueue`; previews are small and run in the request.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import re
 import threading
 from pathlib import Path
 from typing import Any, Optional
@@ -150,6 +152,80 @@ class Studio:
                 "tempo": round(a.tempo, 3), "meter": a.meter, "beats": len(a.beats), "bars": len(a.downbeats),
                 "downbeats": [round(d, 3) for d in a.downbeats], "sections": sections,
                 "also_fits": also, "tracker": a.tracker, "plot": str(plot)}
+
+    # starting points: a draft from a sentence, or the demo
+
+    def draft(self, song: str, concept: str, *, look: Optional[str] = None, cut_every: Optional[str] = None,
+              llm: Optional[str] = None, model: Optional[str] = None, key_env: Optional[str] = None,
+              video: Optional[dict] = None) -> dict:
+        """Draft a storyboard for a song in the project (:func:`songreel.draft`) and write it beside it.
+
+        The file is new, named after the song (``draft-SONG.yaml``, then ``-2``, ``-3``...), written
+        atomically; nothing in the folder is replaced.
+
+        Parameters
+        ----------
+        song : str
+            A song in the project folder (the path rule applies).
+        concept, look, cut_every
+            As :func:`songreel.draft` (empty strings mean "not given").
+        llm, model : str, optional
+            An OpenAI-compatible chat server and model; without them the draft is made offline.
+        key_env : str, optional
+            The name of the environment variable holding the server's key (the key itself is read here,
+            from the server's environment, and goes only into the request header).
+        video : dict, optional
+            ``width``, ``height``, ``fps`` of the storyboard (default 1280x720 at 24).
+
+        Returns
+        -------
+        dict
+            ``name`` (the file written), ``text``, ``shots`` (count), ``source`` (offline or the endpoint),
+            ``notes``.
+        """
+        from ..errors import OutputError
+
+        path = self.song_path(song)
+        llm = (llm or "").strip() or None
+        model = (model or "").strip() or None
+        key_env = (key_env or "").strip() or "OPENAI_API_KEY"
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key_env):
+            raise InputError(f"key variable: got {key_env!r}, expected the NAME of an environment variable "
+                             "(letters, digits, _), never the key itself")
+        api_key = os.environ.get(key_env) if llm else None
+        video = video or {}
+        stem = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem).strip("_-") or "song"
+        for n in range(1, 1000):
+            out = self.root / (f"draft-{stem}.yaml" if n == 1 else f"draft-{stem}-{n}.yaml")
+            if out.exists():
+                continue
+            try:
+                res = songreel.draft(path, concept=concept, look=(look or None), cut_every=(cut_every or None),
+                                     llm=llm, model=model, api_key=api_key, key_env=key_env, out=out,
+                                     width=int(video.get("width", 1280)), height=int(video.get("height", 720)),
+                                     fps=video.get("fps", 24), cache_dir=self.root / ".songreel" / "analysis")
+            except OutputError:
+                if out.exists():  # another draft took the name meanwhile: the next one
+                    continue
+                raise
+            text = out.read_text(encoding="utf-8")
+            sb = self.check(text, out.name)
+            return {"name": out.name, "text": text, "shots": len(sb.shots),
+                    "source": res.endpoint or "offline", "notes": list(res.notes)}
+        raise InputError(f"draft: too many drafts of {path.name} in {self.root}")
+
+    def demo(self, *, width: int = 1280, height: int = 720, look: str = "cuts") -> dict:
+        """The demo's song and storyboard in the project folder (:func:`songreel.demo_project`).
+
+        Returns
+        -------
+        dict
+            ``name`` (the storyboard), ``text``, ``song``.
+        """
+        path = songreel.demo_project(self.root, width=width, height=height, look=look)
+        text = path.read_text(encoding="utf-8")
+        sb = self.check(text, path.name)
+        return {"name": path.name, "text": text, "song": sb.song.relative_to(self.root).as_posix()}
 
     # preview
 
