@@ -99,8 +99,8 @@ def test_one_progress_protocol_for_analysis_generation_and_assembly(tmp_path, so
     rec = Recorder()
     songreel.render(sb, tmp_path / "p.mp4", progress=rec)
     stages = [n for kind, n in rec.events if kind == "stage"]
-    assert stages[:3] == ["analysis", "generate", "assemble"]
-    assert {n for kind, n in rec.events if kind == "advance"} >= {"analysis", "generate", "assemble"}
+    assert stages[:4] == ["analysis", "generate", "qa", "assemble"]  # the report card scores the clips
+    assert {n for kind, n in rec.events if kind == "advance"} >= {"analysis", "generate", "qa", "assemble"}
     rec = Recorder()
     a = songreel.analyze(song_120, progress=rec)
     assert abs(a.tempo - 120) < 1 and ("stage", "analysis") in rec.events
