@@ -174,7 +174,8 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
            takes: Optional[int] = None, progress: Optional[Progress] = None,
            stop: Optional[threading.Event] = None, timeline: Union[str, "os.PathLike[str]", None] = None,
            burn_lyrics: bool = False, confirm: Optional[Callable] = None, locked: bool = False,
-           encode: Optional[dict] = None) -> "RenderResult":
+           encode: Optional[dict] = None, executor: Optional[str] = None,
+           ray_address: Optional[str] = None) -> "RenderResult":
     """Render a storyboard to a finished video with its song, and check the sync.
 
     Parameters
@@ -202,6 +203,13 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
         Reproduce ``<name>.lock.json`` exactly, or refuse if the storyboard, song or plan changed.
     encode : dict, optional
         ``{codec, crf, preset, audio}`` overriding the storyboard's ``encode:`` block.
+    executor : {"local", "ray"}, optional
+        Where clips are generated (default the storyboard's ``executor:``, else ``local``); ``ray``
+        spreads shots over a Ray cluster (``pip install 'songreel[ray]'``, see ``docs/scale.md``).
+        The film is the same frame for frame.
+    ray_address : str, optional
+        The Ray cluster to join (``ray://head:10001``); default ``executor.address``, else ``RAY_ADDRESS``,
+        else a local Ray instance.
 
     Returns
     -------
@@ -218,8 +226,19 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
     if encode is not None and not isinstance(encode, dict):
         raise InputError(f"encode: got {encode!r}, expected a dict like {{'crf': 18, 'preset': 'medium'}}")
     tl = _path_arg(timeline, "timeline", "a .otio, .xml or .edl path") if timeline is not None else None
+    if executor is not None:
+        from .generate.executors import check_name
+
+        executor = check_name(executor)
+    if ray_address is not None and (not isinstance(ray_address, str) or not ray_address.strip()):
+        raise InputError(f"ray_address: got {ray_address!r}, expected a Ray address such as 'ray://head:10001' or 'auto'")
+    if ray_address is not None and executor == "local":
+        raise InputError(f"ray_address: got {ray_address!r} with the local executor; it needs executor ray")
+    if ray_address is not None and executor is None:
+        executor = "ray"   # an address only makes sense for the Ray executor
     return _render(sb, out, force=bool(force), progress=progress, stop=stop, otio=tl, burn_lyrics=bool(burn_lyrics),
-                   confirm=confirm, takes=takes, locked=bool(locked), encode=encode)
+                   confirm=confirm, takes=takes, locked=bool(locked), encode=encode, executor=executor,
+                   ray_address=ray_address)
 
 
 def export(storyboard: StoryboardLike, path: Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]],

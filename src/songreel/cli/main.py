@@ -71,7 +71,11 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", r
                                        "the storyboard, song or plan changed since it was written."),
            codec: Optional[str] = typer.Option(None, "--codec", help="h264 or h265 (overrides encode:)."),
            crf: Optional[int] = typer.Option(None, "--crf", help="Quality 0-51, lower is better (default 18)."),
-           preset: Optional[str] = typer.Option(None, "--preset", help="x264/x265 preset, ultrafast..veryslow.")):
+           preset: Optional[str] = typer.Option(None, "--preset", help="x264/x265 preset, ultrafast..veryslow."),
+           executor: Optional[str] = typer.Option(None, "--executor", help="Where clips are made: local (default) "
+                                                  "or ray (a Ray cluster; see docs/scale.md)."),
+           ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join "
+                                                     "(default RAY_ADDRESS, else a local Ray instance).")):
     """Render STORYBOARD to a finished video with its song.
 
     Ctrl-C stops after the current clip (exit 130); everything finished is kept and reused next time.
@@ -86,7 +90,8 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", r
                 return songreel.render(storyboard, output, force=force, progress=p, stop=stop, timeline=otio,
                                        burn_lyrics=burn_lyrics, confirm=spend_confirmer(yes, confirm_above, p),
                                        takes=takes, locked=locked,
-                                       encode={"codec": codec, "crf": crf, "preset": preset})
+                                       encode={"codec": codec, "crf": crf, "preset": preset},
+                                       executor=executor, ray_address=ray_address)
             except KeyboardInterrupt:
                 stop.set()
                 raise

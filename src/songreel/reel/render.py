@@ -50,7 +50,8 @@ class RenderResult:
 def render(storyboard, out, *, force: bool = False, progress: Optional[Progress] = None,
            stop: Optional[threading.Event] = None, otio: Optional[Path] = None,
            burn_lyrics: bool = False, confirm: Optional[Callable] = None, takes: Optional[int] = None,
-           locked: bool = False, encode: Optional[dict] = None) -> RenderResult:
+           locked: bool = False, encode: Optional[dict] = None, executor=None,
+           ray_address: Optional[str] = None) -> RenderResult:
     """Render a storyboard to a finished MP4 with its song, and write the sync report beside it.
 
     Parameters
@@ -75,6 +76,8 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
         Make at least this many candidate takes of every shot (``songreel takes`` shows them).
     locked : bool
         Reproduce the lock file exactly or refuse (see :func:`build_edit`).
+    executor, ray_address : optional
+        Where clips are generated (see :func:`generate_edit`); the film is the same frame for frame.
 
     Returns
     -------
@@ -110,7 +113,7 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     timing: dict = {}
     remove_stale_output_temps(out)
     edit, eta = generate_edit(sb, progress=progress, stop=stop, timing=timing, confirm=confirm, takes=takes,
-                              locked=locked)
+                              locked=locked, executor=executor, ray_address=ray_address)
     plan = edit.plan
     check_output(out, sb, force=force)  # again: the file may have appeared while clips were made
     lyrics = None
@@ -148,7 +151,8 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     probe = probe_output(out)
     output: dict = {"path": str(out), "audio": result.audio_mode, "size": [plan.width, plan.height],
                     "fps": str(plan.fps)}
-    extra = {"output": output, "seams": list(result.seams), "assembly": dict(result.stats)}
+    extra = {"output": output, "seams": list(result.seams), "assembly": dict(result.stats),
+             "executor": edit.extra.get("executor")}
     edit = edit.with_(video=out)
     if lyrics is not None:
         from ..export.subtitles import write_srt
