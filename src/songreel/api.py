@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 from .errors import InputError
 from .progress import Progress
@@ -174,7 +174,7 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
            takes: Optional[int] = None, progress: Optional[Progress] = None,
            stop: Optional[threading.Event] = None, timeline: Union[str, "os.PathLike[str]", None] = None,
            burn_lyrics: bool = False, confirm: Optional[Callable] = None, locked: bool = False,
-           encode: Optional[dict] = None, executor: Optional[str] = None,
+           encode: Optional[dict] = None, executor: Union[str, Any, None] = None,
            ray_address: Optional[str] = None) -> "RenderResult":
     """Render a storyboard to a finished video with its song, and check the sync.
 
@@ -206,7 +206,8 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
     executor : {"local", "ray"}, optional
         Where clips are generated (default the storyboard's ``executor:``, else ``local``); ``ray``
         spreads shots over a Ray cluster (``pip install 'songreel[ray]'``, see ``docs/scale.md``).
-        The film is the same frame for frame.
+        The film is the same frame for frame. An executor object (e.g.
+        ``songreel.generate.executors.ray.RayExecutor(max_workers=4)``) is used as given and left open.
     ray_address : str, optional
         The Ray cluster to join (``ray://head:10001``); default ``executor.address``, else ``RAY_ADDRESS``,
         else a local Ray instance.
@@ -226,7 +227,7 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
     if encode is not None and not isinstance(encode, dict):
         raise InputError(f"encode: got {encode!r}, expected a dict like {{'crf': 18, 'preset': 'medium'}}")
     tl = _path_arg(timeline, "timeline", "a .otio, .xml or .edl path") if timeline is not None else None
-    if executor is not None:
+    if isinstance(executor, str) or (executor is not None and not hasattr(executor, "run_shots")):
         from .generate.executors import check_name
 
         executor = check_name(executor)

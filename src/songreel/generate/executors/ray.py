@@ -11,8 +11,9 @@ How the work is split:
   is needed; the workers never write it).
 * One actor per GPU (``num_gpus`` per actor = the shot's need, e.g. ``backend: {parallel: 2}``) keeps
   its model loaded for every clip it makes. A CPU backend (animatic, diffusers on ``device: cpu``)
-  gets one actor per CPU. The actors describe their backend once (capabilities and the key context,
-  which may depend on the worker's device and dtype); all of them must agree.
+  gets one actor per CPU. Actors start on the first clip that is not in the store (a render with
+  everything stored starts none), and must describe their backend exactly as the driver does
+  (capabilities, and the key context, which may depend on device and dtype), or nothing is made.
 * Independent shots run in parallel, longest chain first; the segments of a shot stay in order on the
   driver (each is conditioned on the previous one's stored frames, possibly made by another actor);
   a shot ending on the next shot's first frame (``last_frame: next``) starts when that shot is done.
@@ -127,13 +128,12 @@ class RayExecutor:
                     remote.append((spec, field, b, len(shots)))
             for spec, field, b, n in remote:
                 wrapped.pool(spec, field, b, shots=n, share=len(remote))
-            sizes = [p.size for p in self._pools.values()]
+            sizes = [p.planned for p in self._pools.values()]
             self.parallelism = max(sizes) if sizes else 1
         return wrapped
 
     def _make_pool(self, spec, field: str, driver_backend, project, *, shots: int, share: int) -> "_Pool":
-        from .. import registry
-
+        """A pool sized for the cluster; its actors start when the first clip that is not stored needs one."""
         ray = self.ray
         gpus = gpus_per_worker(driver_backend, spec)
         res = ray.cluster_resources()
@@ -146,27 +146,7 @@ class RayExecutor:
         else:
             n = int(res.get("CPU", 1)) // max(1, share)
         n = max(1, min(n, shots, self.max_workers or n))
-        cls = registry.backend_class(spec.name, field=field)
-        actor = ray.remote(ClipWorker).options(num_gpus=gpus, num_cpus=0 if gpus > 0 else 1,
-                                               max_restarts=self.restarts, max_task_retries=0)
-        handles = [actor.remote(cls, spec, project, field, self.before_clip)
-                   for _ in range(n)]
-        try:
-            descs = ray.get([h.describe.remote() for h in handles])
-        except ray.exceptions.RayTaskError as e:
-            cause = getattr(e, "cause", None)
-            if isinstance(cause, SongreelError):
-                raise cause from None
-            raise GenerationError(f"{field}: backend {spec.name} failed to start on a Ray worker: {cause or e}") from None
-        first = descs[0]
-        for d in descs[1:]:
-            if (d["capabilities"], d["key_context"], d["version"], d["model"]) != \
-                    (first["capabilities"], first["key_context"], first["version"], first["model"]):
-                raise GenerationError(f"{field}: Ray workers disagree on backend {spec.name} (key context "
-                                      f"{first['key_context']} on {first['where']['node']} vs {d['key_context']} on "
-                                      f"{d['where']['node']}); use nodes with the same GPUs and software, or set dtype")
-        log.info("ray: %d %s worker(s), %g GPU each", n, spec.name, gpus)
-        return _Pool(self, spec, handles, first, gpus)
+        return _Pool(self, spec, field, driver_backend, project, n, gpus)
 
     # -- scheduling -----------------------------------------------------------------------------------
 
@@ -235,7 +215,7 @@ class RayExecutor:
 
     def describe(self, plan, summary) -> dict:
         """The report's ``executor`` section: the cluster, the pools, and per shot where its clips were made."""
-        pools = [{"backend": p.spec.name, "workers": p.size, "gpus_per_worker": p.gpus, "retried": p.retried,
+        pools = [{"backend": p.spec.name, "workers": len(p.handles), "planned": p.planned, "gpus_per_worker": p.gpus, "retried": p.retried,
                   "dropped": p.dropped} for p in self._pools.values()]
         shots = []
         for i, clips in enumerate(getattr(summary, "clips", None) or ()):
@@ -303,28 +283,78 @@ class _RayBackends:
 
 
 class _Pool:
-    """The actors of one backend spec, handed out one clip at a time."""
+    """The actors of one backend spec, handed out one clip at a time.
 
-    def __init__(self, executor: RayExecutor, spec, handles: list, desc: dict, gpus: float):
+    Requests and keys are built on the driver from the driver's own instance of the backend (so a
+    key never depends on which machine computed it); the actors, started on the first clip that is
+    not in the store, must describe the same capabilities and key context, or nothing is generated.
+    """
+
+    def __init__(self, executor: RayExecutor, spec, field: str, driver_backend, project, planned: int, gpus: float):
         self.executor = executor
         self.spec = spec
-        self.handles = list(handles)
+        self.field = field
+        self.driver_backend = driver_backend
+        self.project = project
+        self.planned = planned
         self.gpus = gpus
+        self.handles: list = []
+        self.started = False
         self.idle: queue.Queue = queue.Queue()
-        for h in self.handles:
-            self.idle.put(h)
         self.deaths: dict = {}
         self.retried = 0
         self.dropped = 0
         self._lock = threading.Lock()
-        self.proxy = _RemoteBackend(self, desc)
+        self.proxy = _RemoteBackend(self, driver_backend)
 
     @property
     def size(self) -> int:
-        return len(self.handles)
+        return len(self.handles) if self.started else self.planned
+
+    def start(self) -> None:
+        """Start the actors (each loads its model once) and check they agree with the driver."""
+        from .. import registry
+
+        with self._lock:
+            if self.started:
+                return
+            ray = self.executor.ray
+            cls = registry.backend_class(self.spec.name, field=self.field)
+            actor = ray.remote(ClipWorker).options(num_gpus=self.gpus, num_cpus=0 if self.gpus > 0 else 1,
+                                                   max_restarts=self.executor.restarts, max_task_retries=0)
+            handles = [actor.remote(cls, self.spec, self.project, self.field, self.executor.before_clip)
+                       for _ in range(self.planned)]
+            try:
+                descs = ray.get([h.describe.remote() for h in handles])
+            except ray.exceptions.RayTaskError as e:
+                for h in handles:
+                    ray.kill(h, no_restart=True)
+                cause = getattr(e, "cause", None)
+                if isinstance(cause, SongreelError):
+                    raise cause from None
+                raise GenerationError(f"{self.field}: backend {self.spec.name} failed to start on a Ray worker: "
+                                      f"{cause or e}") from None
+            b = self.driver_backend
+            here = {"capabilities": b.capabilities(), "key_context": dict(getattr(b, "key_context", dict)()),
+                    "version": str(b.version), "model": str(getattr(b, "model", ""))}
+            for d in descs:
+                for k, v in here.items():
+                    if d[k] != v:
+                        for h in handles:
+                            ray.kill(h, no_restart=True)
+                        raise GenerationError(
+                            f"{self.field}: the Ray worker on {d['where']['node']} resolves backend {self.spec.name}'s "
+                            f"{k.replace('_', ' ')} to {d[k]!r}, this machine to {v!r}; clips would not match their "
+                            "keys (set device and dtype explicitly, and use the same software on every node)")
+            self.handles = handles
+            for h in handles:
+                self.idle.put(h)
+            self.started = True
+            log.info("ray: %d %s worker(s), %g GPU each", len(handles), self.spec.name, self.gpus)
 
     def call(self, request, frames: dict) -> dict:
         """Run one clip on the next idle actor; on a dead worker, the next one (bounded)."""
+        self.start()
         ray = self.executor.ray
         lost = (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError, ray.exceptions.ObjectLostError)
         attempts = 0
@@ -368,6 +398,8 @@ class _Pool:
                     raise GenerationError(f"{self.spec.name}: every Ray worker for this backend died") from None
 
     def close(self) -> None:
+        if not self.started:
+            return
         ray = self.executor.ray
         try:
             ray.get([h.close.remote() for h in self.handles], timeout=30)
@@ -381,25 +413,24 @@ class _Pool:
 
 
 class _RemoteBackend:
-    """A backend whose ``generate`` runs on a pool's actors; described by the actors themselves."""
+    """A backend whose ``generate`` runs on a pool's actors; everything else is the driver's instance."""
 
-    def __init__(self, pool: _Pool, desc: dict):
+    def __init__(self, pool: _Pool, local):
         self.pool = pool
-        self.name = desc["name"]
-        self.version = desc["version"]
-        self.model = desc["model"]
-        self._caps = desc["capabilities"]
-        self._context = desc["key_context"]
+        self.local = local
+        self.name = local.name
+        self.version = local.version
+        self.model = getattr(local, "model", "")
 
     @property
     def workers(self) -> int:
         return max(1, self.pool.size)
 
     def capabilities(self):
-        return self._caps
+        return self.local.capabilities()
 
     def key_context(self) -> dict:
-        return dict(self._context)
+        return dict(getattr(self.local, "key_context", dict)())
 
     def generate(self, request, out: Path) -> GenerationResult:
         frames = {}
