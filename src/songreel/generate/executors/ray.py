@@ -301,7 +301,6 @@ class _Pool:
         self.handles: list = []
         self.started = False
         self.idle: queue.Queue = queue.Queue()
-        self.deaths: dict = {}
         self.retried = 0
         self.dropped = 0
         self._lock = threading.Lock()
@@ -373,13 +372,10 @@ class _Pool:
                 attempts += 1
                 with self._lock:
                     self.retried += 1
-                    self.deaths[id(handle)] = self.deaths.get(id(handle), 0) + 1
-                    dead = self.deaths[id(handle)] > self.executor.restarts
-                    if dead:
-                        self.handles = [h for h in self.handles if h is not handle]
-                        self.dropped += 1
-                if not dead:
-                    self.idle.put(handle)   # Ray restarts it (its model reloads), maybe on another node
+                # the actor is not handed out again until it answers: Ray restarts it (its model
+                # reloads, on another node if its node is gone) or it is dropped
+                threading.Thread(target=self._revive, args=(handle,), daemon=True,
+                                 name="ray-revive").start()
                 log.warning("ray: a %s worker died during a clip (%s); sending it again (%d/%d)", self.spec.name,
                             type(e).__name__, attempts, self.executor.retries)
                 if attempts > self.executor.retries:
@@ -388,6 +384,25 @@ class _Pool:
                 continue
             self.idle.put(handle)
             return reply
+
+    def _revive(self, handle, *, patience: float = 600.0) -> None:
+        """Wait until a failed actor answers again (back to the idle queue) or is dead for good (dropped)."""
+        ray = self.executor.ray
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            try:
+                ray.get(handle.describe.remote(), timeout=60)
+            except ray.exceptions.ActorDiedError:
+                break
+            except Exception:  # noqa: BLE001 - restarting (unavailable) or slow to load: ask again
+                time.sleep(1.0)
+                continue
+            self.idle.put(handle)
+            return
+        with self._lock:
+            self.handles = [h for h in self.handles if h is not handle]
+            self.dropped += 1
+        log.warning("ray: dropped a %s worker that did not come back", self.spec.name)
 
     def _acquire(self):
         while True:
