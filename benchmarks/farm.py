@@ -175,7 +175,14 @@ def main(argv=None) -> int:
 
     if not args.no_local:
         run("local", LocalExecutor(), 1)
-    ray.init(num_cpus=2, num_gpus=max(args.gpus), include_dashboard=False, log_to_driver=False)
+    for attempt in range(2):   # a raylet slow to register on a busy machine times out at 30 s: once more
+        try:
+            ray.init(num_cpus=2, num_gpus=max(args.gpus), include_dashboard=False, log_to_driver=False)
+            break
+        except Exception as e:  # noqa: BLE001
+            ray.shutdown()
+            if attempt or "timed out during startup" not in str(e):
+                raise
     try:
         for n in args.gpus:
             ex = RayExecutor(max_workers=n)

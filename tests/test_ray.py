@@ -21,8 +21,15 @@ pytest.importorskip("librosa")
 
 @pytest.fixture(scope="module")
 def cluster():
-    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+    for attempt in range(2):   # a raylet slow to register on a busy machine times out at 30 s: once more
+        try:
+            ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False,
+                     runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+            break
+        except Exception as e:  # noqa: BLE001
+            ray.shutdown()
+            if attempt or "timed out during startup" not in str(e):
+                raise
     # the fault hook below is defined here, not in an installed module: ship it by value
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     yield ray
