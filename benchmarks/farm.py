@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -137,8 +136,8 @@ def main(argv=None) -> int:
     sb_path = work / "farm.yaml"
     sb_path.write_text(storyboard_text(args.shots, args.sleep))
     sb = load(sb_path)
-    n_beats = sum({"1 bar": 4, "2 beats": 2, "2 bars": 8, "1 beat": 1, "3 beats": 3}[SHOT_LENGTHS[i % len(SHOT_LENGTHS)]]
-                  for i in range(args.shots))
+    beats = {"1 bar": 4, "2 beats": 2, "2 bars": 8, "1 beat": 1, "3 beats": 3}
+    n_beats = sum(beats[SHOT_LENGTHS[i % len(SHOT_LENGTHS)]] for i in range(args.shots))
     backends = Backends(project_info(sb))
     plan = make_plan(sb, grid_analysis(n_beats * 0.5), backends)
     clips = sum(len(s.segments) for s in plan.shots)

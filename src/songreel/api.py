@@ -232,7 +232,8 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
 
         executor = check_name(executor)
     if ray_address is not None and (not isinstance(ray_address, str) or not ray_address.strip()):
-        raise InputError(f"ray_address: got {ray_address!r}, expected a Ray address such as 'ray://head:10001' or 'auto'")
+        raise InputError(f"ray_address: got {ray_address!r}, expected a Ray address such as 'ray://head:10001' "
+                         "or 'auto'")
     if ray_address is not None and executor == "local":
         raise InputError(f"ray_address: got {ray_address!r} with the local executor; it needs executor ray")
     if ray_address is not None and executor is None:

@@ -21,7 +21,6 @@ loaded; clips come back through Ray's object store and are written here, into th
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Optional
 
