@@ -159,8 +159,11 @@ def main(argv=None) -> int:
         makespan = time.monotonic() - t0
         assert not summary.failed and summary.generated == clips, (summary.failed, summary.generated)
         refs = [r for shot in summary.clips for r in shot]
+        # per clip: what the driver spent beyond the worker's own time (dispatch + transfer + store writes),
+        # and the Ray round trip alone (sent -> reply, minus the worker's time)
         over = [float(r.provenance["seconds"]) - float(r.provenance.get("worker", {}).get("seconds", args.sleep))
                 for r in refs]
+        trip = [float(r.provenance["worker"]["overhead_s"]) for r in refs if "worker" in r.provenance]
         ideal = min(n, clips / cp)
         serial = clips * args.sleep
         row = {"run": label, "gpus": n, "makespan_s": round(makespan, 2), "startup_s": round(startup, 2),
@@ -168,7 +171,11 @@ def main(argv=None) -> int:
                "speedup": round(serial / makespan, 2), "ideal_speedup": round(ideal, 2),
                "of_ideal": round((serial / makespan) / ideal, 3),
                "overhead_ms_per_clip": round(1000 * statistics.mean(over), 1),
-               "overhead_ms_p95": round(1000 * float(np.percentile(over, 95)), 1)}
+               "overhead_ms_p95": round(1000 * float(np.percentile(over, 95)), 1),
+               "round_trip_ms_per_clip": round(1000 * statistics.mean(trip), 1) if trip else None}
+        base = next((r["makespan_s"] for r in rows if r["gpus"] == 1 and r["run"] != "local"),
+                    makespan if (n == 1 and label != "local") else None)
+        row["speedup_vs_1_gpu"] = round(base / makespan, 2) if base else None
         rows.append(row)
         print(json.dumps(row))
 
