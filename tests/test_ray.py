@@ -113,7 +113,7 @@ TINY = ("bpm: 120\nbackend: {name: diffusers, model: MODEL, steps: 2, width: 32,
         "  - prompt: snow on a mountain\n")
 
 
-@pytest.mark.slow  # ~40-70 s on 2 busy cores: tiny model clips made twice (local and Ray) + 2 analyses
+@pytest.mark.slow  # 2-5 min on 2 busy cores: tiny-model clips made twice (local, Ray), a worker restarted
 def test_tiny_diffusers_through_ray_with_a_worker_killed(cluster, song_120, tmp_path):
     pytest.importorskip("diffusers")
     import songreel
