@@ -50,9 +50,14 @@ def runs_on_driver(backend) -> bool:
     return getattr(backend, "billed_seconds", None) is not None or backend.name in DRIVER_ONLY
 
 
-def gpus_per_worker(backend, spec) -> float:
-    """GPUs one clip of ``spec`` needs: the backend's ``num_gpus`` if it declares one, else
-    ``parallel`` (default 1) for diffusers on a GPU, else 0 (a CPU backend)."""
+CPU_BACKENDS = ("animatic",)
+"""Backends that never use a GPU: one actor per CPU."""
+
+
+def gpus_per_worker(backend, spec) -> Optional[float]:
+    """GPUs one clip of ``spec`` needs: the backend's ``num_gpus`` if it declares one; for diffusers
+    ``parallel`` (default 1), or 0 on ``device: cpu``; 0 for CPU backends; else None (one GPU if the
+    cluster has any, a CPU otherwise)."""
     declared = getattr(backend, "num_gpus", None)
     if declared is not None:
         return float(declared)
@@ -60,7 +65,9 @@ def gpus_per_worker(backend, spec) -> float:
         if str(spec.options.get("device", "auto")).lower() == "cpu":
             return 0.0
         return float(spec.options.get("parallel", 1) or 1)
-    return 0.0
+    if backend.name in CPU_BACKENDS:
+        return 0.0
+    return None
 
 
 class RayExecutor:
@@ -133,6 +140,8 @@ class RayExecutor:
         ray = self.ray
         gpus = gpus_per_worker(driver_backend, spec)
         res = ray.cluster_resources()
+        if gpus is None:
+            gpus = 1.0 if float(res.get("GPU", 0)) >= 1 else 0.0
         if gpus > 0:
             have = float(res.get("GPU", 0))
             if have < gpus:
