@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 from .errors import InputError
 from .progress import Progress
@@ -206,7 +206,8 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
            takes: Optional[int] = None, progress: Optional[Progress] = None,
            stop: Optional[threading.Event] = None, timeline: Union[str, "os.PathLike[str]", None] = None,
            burn_lyrics: bool = False, confirm: Optional[Callable] = None, locked: bool = False,
-           encode: Optional[dict] = None, retake_worst: int = 0, budget: Optional[float] = None) -> "RenderResult":
+           encode: Optional[dict] = None, retake_worst: int = 0, budget: Optional[float] = None,
+           executor: Union[str, Any, None] = None, ray_address: Optional[str] = None) -> "RenderResult":
     """Render a storyboard to a finished video with its song, and check the sync.
 
     Parameters
@@ -239,6 +240,14 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
         the better take by score, recorded as a pick in the lock file (0..64; 0: none).
     budget : float, optional
         US dollars the retakes may spend on paid backends (without it, paid shots are not retaken).
+    executor : {"local", "ray"}, optional
+        Where clips are generated (default the storyboard's ``executor:``, else ``local``); ``ray``
+        spreads shots over a Ray cluster (``pip install 'songreel[ray]'``, see ``docs/scale.md``).
+        The film is the same frame for frame. An executor object (e.g.
+        ``songreel.generate.executors.ray.RayExecutor(max_workers=4)``) is used as given and left open.
+    ray_address : str, optional
+        The Ray cluster to join (``ray://head:10001``); default ``executor.address``, else ``RAY_ADDRESS``,
+        else a local Ray instance.
 
     Returns
     -------
@@ -256,9 +265,20 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
     if encode is not None and not isinstance(encode, dict):
         raise InputError(f"encode: got {encode!r}, expected a dict like {{'crf': 18, 'preset': 'medium'}}")
     tl = _path_arg(timeline, "timeline", "a .otio, .xml or .edl path") if timeline is not None else None
+    if isinstance(executor, str) or (executor is not None and not hasattr(executor, "run_shots")):
+        from .generate.executors import check_name
+
+        executor = check_name(executor)
+    if ray_address is not None and (not isinstance(ray_address, str) or not ray_address.strip()):
+        raise InputError(f"ray_address: got {ray_address!r}, expected a Ray address such as 'ray://head:10001' "
+                         "or 'auto'")
+    if ray_address is not None and executor == "local":
+        raise InputError(f"ray_address: got {ray_address!r} with the local executor; it needs executor ray")
+    if ray_address is not None and executor is None:
+        executor = "ray"   # an address only makes sense for the Ray executor
     return _render(sb, out, force=bool(force), progress=progress, stop=stop, otio=tl, burn_lyrics=bool(burn_lyrics),
                    confirm=confirm, takes=takes, locked=bool(locked), encode=encode, retake_worst=int(retake_worst),
-                   budget=None if budget is None else float(budget))
+                   budget=None if budget is None else float(budget), executor=executor, ray_address=ray_address)
 
 
 def _check_retake(retake_worst, budget, locked) -> None:

@@ -75,7 +75,11 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", r
            retake_worst: int = typer.Option(0, "--retake-worst", help="Retake the N worst flagged "
                                             "shots and keep the better take by score."),
            budget: Optional[float] = typer.Option(None, "--budget", help="US dollars retakes may spend on paid "
-                                                  "backends.")):
+                                                  "backends."),
+           executor: Optional[str] = typer.Option(None, "--executor", help="Where clips are made: local (default) "
+                                                  "or ray (a Ray cluster; see docs/scale.md)."),
+           ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join "
+                                                     "(default RAY_ADDRESS, else a local Ray instance).")):
     """Render STORYBOARD to a finished video with its song.
 
     Ctrl-C stops after the current clip (exit 130); everything finished is kept and reused next time.
@@ -91,7 +95,8 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", r
                                        burn_lyrics=burn_lyrics, confirm=spend_confirmer(yes, confirm_above, p),
                                        takes=takes, locked=locked,
                                        encode={"codec": codec, "crf": crf, "preset": preset},
-                                       retake_worst=retake_worst, budget=budget)
+                                       retake_worst=retake_worst, budget=budget,
+                                       executor=executor, ray_address=ray_address)
             except KeyboardInterrupt:
                 stop.set()
                 raise

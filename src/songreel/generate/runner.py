@@ -155,7 +155,7 @@ def takes_of(shot: PlannedShot, takes: Optional[int] = None) -> int:
 def generate_plan(plan: Plan, store: ClipStore, backends: Backends, *, picks: Optional[dict] = None,
                   on_clip: Optional[Callable] = None, stop: Optional[threading.Event] = None,
                   takes: Optional[int] = None, candidates: bool = True, journal_name: str = "",
-                  only: Optional[set] = None) -> GenerationSummary:
+                  only: Optional[set] = None, executor=None) -> GenerationSummary:
     """Make (or reuse) every clip of ``plan``.
 
     Parameters
@@ -175,6 +175,9 @@ def generate_plan(plan: Plan, store: ClipStore, backends: Backends, *, picks: Op
         Name of the storyboard in the shot-state journal.
     only : set, optional
         Shot indices to generate (``songreel takes``); default all.
+    executor : optional
+        Where the shots run (:mod:`songreel.generate.executors`); default this process. ``backends``
+        should come from its ``executor.backends(...)``.
 
     Returns
     -------
@@ -224,11 +227,17 @@ def generate_plan(plan: Plan, store: ClipStore, backends: Backends, *, picks: Op
                 only.add(i + 1)
                 i += 1
     shots = [s for s in plan.shots if only is None or s.index in only]
-    _run_shots(shots, run, backends)
+    if executor is None:
+        _run_shots(shots, run, backends)
+    else:
+        executor.run_shots(shots, run, backends)
     # candidate takes: after every picked clip, so the video is complete as early as possible
     if candidates:
         extra = [(s, t) for s in shots for t in range(takes_of(s, takes))
                  if t != picks.get(s.index, 0) and (requested is None or s.index in requested)]
+        if executor is not None:
+            executor.run_takes(extra, run, backends)
+            extra = []
         for s, t in extra:
             if stop is not None and stop.is_set():
                 summary.stopped = True

@@ -237,7 +237,7 @@ def _model_at(field: str):
     head = field.split(".")[-1]
     head = head.split("[")[0]
     return {"shots": S.ShotSpec, "video": S.VideoSpec, "zoom": S.ZoomSpec, "encode": S.EncodeSpec,
-            "analysis": S.AnalysisOptions, "sections": S.SectionOverride}.get(head) or (
+            "analysis": S.AnalysisOptions, "sections": S.SectionOverride, "executor": S.ExecutorSpec}.get(head) or (
         S.CharacterSpec if field.startswith("characters.") else None)
 
 

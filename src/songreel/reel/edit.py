@@ -30,7 +30,8 @@ def build_edit(storyboard, *, progress: Optional[Progress] = None, stop: Optiona
 
 def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Optional[threading.Event] = None,
                   timing: Optional[dict] = None, confirm: Optional[Callable] = None, takes: Optional[int] = None,
-                  locked: bool = False, write_lock: bool = True, candidates: bool = True):
+                  locked: bool = False, write_lock: bool = True, candidates: bool = True,
+                  executor=None, ray_address: Optional[str] = None):
     """Analyse, plan and generate (or reuse) every clip: everything but the final encode.
 
     ``confirm(estimate) -> bool`` is asked before anything is generated when the clips to make would
@@ -47,6 +48,10 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
         Record the analysis, plan, picks and clip keys in ``<name>.lock.json`` when done.
     candidates : bool
         Also make the takes that are not picked.
+    executor : str or executor object, optional
+        Where clips are generated (``"local"``, ``"ray"``); default the storyboard's ``executor:``.
+    ray_address : str, optional
+        The Ray cluster (default the storyboard's ``executor.address``, else ``RAY_ADDRESS``).
 
     Returns
     -------
@@ -80,6 +85,7 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
     backends = Backends(project_info(sb))
     t1 = time.monotonic()
     notes: list = []
+    ex = None
     try:
         plan = full_plan(sb, analysis, backends)
         store = ClipStore(store_dir(sb))
@@ -108,14 +114,21 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
                                  f"{shot.name} {'reused' if ref.reused else 'generated'}")
             eta.clip(shot, ref)
 
+        ex = _executor(sb, executor, ray_address)
+        gen = ex.backends(backends, plan)
+        eta.parallel = max(1, int(getattr(ex, "parallelism", 1)))
         if plan.look == "infinite-zoom":  # nesting routes: outpaint stack, clip chaining, animatic
             from ..generate.zoom_nesting import generate_zoom
 
-            summary = generate_zoom(plan, store, backends, on_clip=on_clip, stop=stop)
+            summary = generate_zoom(plan, store, gen, on_clip=on_clip, stop=stop)
         else:
-            summary = generate_plan(plan, store, backends, on_clip=on_clip, stop=stop, picks=picks, takes=takes,
-                                    candidates=candidates, journal_name=sb.path.name if sb.path else "")
+            summary = generate_plan(plan, store, gen, on_clip=on_clip, stop=stop, picks=picks, takes=takes,
+                                    candidates=candidates, journal_name=sb.path.name if sb.path else "",
+                                    executor=ex)
+        executor_report = ex.describe(plan, summary)
     finally:
+        if ex is not None and ex is not executor:
+            ex.close()
         backends.close()
     timing["generation_s"] = time.monotonic() - t1
     if (stop is not None and stop.is_set()) or getattr(summary, "stopped", False):
@@ -134,7 +147,18 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
                 extra={"generated": summary.generated, "reused": summary.reused, "storyboard": sb,
                        "takes_generated": getattr(summary, "takes_generated", 0),
                        "takes_reused": getattr(summary, "takes_reused", 0), "notes": notes,
-                       "picks": picks}), eta
+                       "picks": picks, "executor": executor_report}), eta
+
+
+def _executor(sb, executor, ray_address):
+    """The executor to generate with: an object passed in, else by name (argument, then storyboard)."""
+    from ..generate import executors
+
+    if executor is not None and not isinstance(executor, str):
+        return executor
+    name = executor or sb.executor.name
+    address = ray_address or (sb.executor.address if sb.executor.name == name else None)
+    return executors.create(name, address=address)
 
 
 

@@ -18,6 +18,7 @@ class RenderEta:
         self.rates = store.throughput() if progress is not None else {}
         self.todo: dict[str, float] = {}  # backend -> seconds of clip still to make
         self.live: dict[str, list[float]] = {}  # backend -> [seconds of work, seconds of clip] this run
+        self.parallel = 1   # clips made at once (an executor's workers): generation time left divides by it
         mpx = plan.width * plan.height / 1e6
         self.assembly_units = plan.total_frames * mpx
         if progress is None:
@@ -50,6 +51,7 @@ class RenderEta:
             if r is None:
                 return None
             total += secs * r
+        total /= max(1, self.parallel)
         a = self.rates.get("assemble")
         if a is None:
             return total if not self.todo else None

@@ -51,7 +51,7 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
            stop: Optional[threading.Event] = None, otio: Optional[Path] = None,
            burn_lyrics: bool = False, confirm: Optional[Callable] = None, takes: Optional[int] = None,
            locked: bool = False, encode: Optional[dict] = None, retake_worst: int = 0,
-           budget: Optional[float] = None) -> RenderResult:
+           budget: Optional[float] = None, executor=None, ray_address: Optional[str] = None) -> RenderResult:
     """Render a storyboard to a finished MP4 with its song, and write the sync report beside it.
 
     Parameters
@@ -79,6 +79,8 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     retake_worst : int
         Retake this many of the worst flagged shots and keep the better take by score
         (:mod:`.retake`); paid backends only within ``budget`` US dollars.
+    executor, ray_address : optional
+        Where clips are generated (see :func:`generate_edit`); the film is the same frame for frame.
 
     Returns
     -------
@@ -114,7 +116,7 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     timing: dict = {}
     remove_stale_output_temps(out)
     edit, eta = generate_edit(sb, progress=progress, stop=stop, timing=timing, confirm=confirm, takes=takes,
-                              locked=locked)
+                              locked=locked, executor=executor, ray_address=ray_address)
     t_qa = time.monotonic()
     from .retake import score_and_retake
 
@@ -159,7 +161,8 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     probe = probe_output(out)
     output: dict = {"path": str(out), "audio": result.audio_mode, "size": [plan.width, plan.height],
                     "fps": str(plan.fps)}
-    extra = {"output": output, "seams": list(result.seams), "assembly": dict(result.stats)}
+    extra = {"output": output, "seams": list(result.seams), "assembly": dict(result.stats),
+             "executor": edit.extra.get("executor")}
     edit = edit.with_(video=out)
     if lyrics is not None:
         from ..export.subtitles import write_srt

@@ -332,6 +332,19 @@ class EncodeSpec(Frozen):
     audio_bitrate: int = Field(320_000, ge=64_000, le=512_000)
 
 
+class ExecutorSpec(Frozen):
+    """Where clips are generated: ``local`` (this process) or ``ray`` (a cluster, ``address`` or ``RAY_ADDRESS``)."""
+
+    name: Literal["local", "ray"] = "local"
+    address: Optional[NonEmptyStr] = None
+
+
+def _parse_executor(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"name": value.strip()}
+    return value
+
+
 class AnalysisOptions(Frozen):
     """Options passed to the song analysis; ``bpm``, ``meter``, ``first_downbeat`` each fix one reading."""
 
@@ -403,6 +416,7 @@ class Storyboard(Frozen):
     zoom: ZoomSpec = ZoomSpec()
     encode: EncodeSpec = EncodeSpec()
     lyrics: Optional[Path] = None
+    executor: Annotated[ExecutorSpec, BeforeValidator(_parse_executor)] = ExecutorSpec()
     color_match: float = Field(0.0, ge=0.0, le=1.0)
     seed: int = Field(0, ge=0, lt=2**32)
 
