@@ -17,13 +17,8 @@ import inspect
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-pytest.importorskip("diffusers")
-pytest.importorskip("transformers")
-torch.set_num_threads(1)
-
-from test_diffusers_backend import Spy, backend, decode, legal, project, request, store, tiny  # noqa: F401
-
+# songreel imports no torch / diffusers at import time; test_diffusers_backend skips itself (and so
+# this module) without torch, diffusers or transformers, as the checks below do
 from songreel.errors import GenerationError, InputError, MissingFileError
 from songreel.generate import diffusers_presets as P
 from songreel.generate import diffusers_routes as routes
@@ -31,6 +26,14 @@ from songreel.generate import diffusers_video as dv
 from songreel.generate.diffusers_profiles import CLASS_PROFILES
 from songreel.schema.clip import GenerationRequest
 from songreel.schema.storyboard import BackendSpec
+from test_diffusers_backend import Spy, backend, decode, request
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("diffusers")
+pytest.importorskip("transformers")
+torch.set_num_threads(1)
+
+pytest_plugins = ["diffusers_fixtures"]  # tiny, project, store
 
 
 def frame(store, seed=0, shape=(32, 32, 3)):
