@@ -27,10 +27,13 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from songreel.errors import UnknownNameError
 from songreel.generate import diffusers_presets as presets
+from songreel.generate.diffusers_profiles import Profile
 
 # ---------------------------------------------------------------------------------------------------
 # published configs (diffusers class name, config) — sources named per entry
@@ -40,7 +43,8 @@ _WAN_13B = dict(added_kv_proj_dim=None, attention_head_dim=128, cross_attn_norm=
                 patch_size=[1, 2, 2], qk_norm="rms_norm_across_heads", text_dim=4096)
 _WAN_14B = dict(_WAN_13B, ffn_dim=13824, num_attention_heads=40, num_layers=40)
 _WAN_SRC = "diffusers scripts/convert_wan_to_diffusers.py get_transformer_config (the hub config.json values)"
-_WAN_VAE = ("AutoencoderKLWan", {}, "AutoencoderKLWan defaults = Wan2.1 VAE config.json")
+_WAN_VAE: tuple[str, dict[str, Any], str] = ("AutoencoderKLWan", {},
+                                             "AutoencoderKLWan defaults = Wan2.1 VAE config.json")
 _WAN22_VAE = ("AutoencoderKLWan", dict(base_dim=160, z_dim=48, is_residual=True, in_channels=12, out_channels=12,
                                        decoder_base_dim=256, scale_factor_temporal=4, scale_factor_spatial=16,
                                        patch_size=2), "convert_wan_to_diffusers.py vae22_diffusers_config")
@@ -111,6 +115,15 @@ DRY_ONLY = {
     "kandinsky-5-t2v-lite": ("Kandinsky5Transformer3DModel", {}, "class defaults (Lite 2B)"),
     "hunyuanvideo-framepack": ("HunyuanVideoFramepackTransformer3DModel", {}, "class defaults (FramePackI2V_HY)"),
 }
+
+
+def _profile(name: str) -> Profile:
+    """The profile of preset ``name`` (every name in SPECS and DRY_ONLY is a preset)."""
+    preset = presets.get(name)
+    if preset is None:
+        raise UnknownNameError(f"benchmark spec {name!r} names no songreel preset; "
+                               f"accepted: {', '.join(presets.PRESETS)}")
+    return preset.profile
 
 
 def _cls(name):
@@ -211,7 +224,8 @@ def step_inputs(name: str, spec: Spec, model, *, device, dtype, width: int, heig
     text_dim = cfg.get("text_dim") or cfg.get("caption_channels") or spec.text_dim
     t = torch.tensor([500.0], device=device)
     if spec.family in ("wan", "wan-vace", "skyreels"):
-        kw = dict(hidden_states=rand(1, c, lf, lh, lw), timestep=t, encoder_hidden_states=rand(1, spec.text_len, text_dim))
+        kw = dict(hidden_states=rand(1, c, lf, lh, lw), timestep=t,
+                  encoder_hidden_states=rand(1, spec.text_len, text_dim))
         if spec.family == "wan-vace":
             kw["control_hidden_states"] = rand(1, cfg["vace_in_channels"], lf, lh, lw)
         return kw
@@ -232,7 +246,8 @@ def step_inputs(name: str, spec: Spec, model, *, device, dtype, width: int, heig
             na = max(1, round(frames / 24 * 25))  # 16 kHz / hop 160 / 4 = 25 audio latents per second
             kw.update(audio_hidden_states=rand(1, na, cfg["audio_in_channels"]),
                       audio_encoder_hidden_states=rand(1, spec.text_len, cfg["caption_channels"]),
-                      audio_timestep=t.expand(1, na), audio_encoder_attention_mask=torch.ones(1, spec.text_len, device=device),
+                      audio_timestep=t.expand(1, na),
+                      audio_encoder_attention_mask=torch.ones(1, spec.text_len, device=device),
                       fps=24.0, audio_num_frames=na)
         return kw
     raise ValueError(f"no step inputs for {name}")
@@ -267,8 +282,7 @@ def place(model, mode: str, device: str):
 def run_preset(name: str, *, modes, steps: int, device: str) -> list[dict]:
     import torch
 
-    spec, preset = SPECS[name], presets.get(name)
-    prof = preset.profile
+    spec, prof = SPECS[name], _profile(name)
     width, height, frames = prof.width, prof.height, prof.frames
     if prof.two_stage:
         width, height = width // 2, height // 2  # LTX-2's first stage; the refine pass runs 3 steps at 2x
@@ -309,7 +323,7 @@ def overhead(name: str, *, repeats: int = 1) -> dict:
 
     from songreel.generate.diffusers_frames import fit_video, to_uint8, write_clip
 
-    prof = presets.get(name).profile
+    prof = _profile(name)
     w, h, n = prof.width, prof.height, prof.frames
     # a moving picture with texture (a pipeline's np output: float32 in [0, 1]); pure noise would
     # measure x264 on incompressible frames, which no model makes
@@ -340,14 +354,15 @@ def dry_run() -> list[dict]:
     for name, spec in SPECS.items():
         t, dropped = build(spec.transformer[0], spec.transformer[1], device="meta")
         v, vdropped = build(spec.vae[0], spec.vae[1], device="meta")
-        prof = presets.get(name).profile
-        rows.append({"preset": name, "transformer": spec.transformer[0], "transformer_B": round(count(t) * spec.experts, 2),
-                     "vae": spec.vae[0], "vae_B": round(count(v), 3), "native": f"{prof.width}x{prof.height}x{prof.frames}",
+        prof = _profile(name)
+        rows.append({"preset": name, "transformer": spec.transformer[0],
+                     "transformer_B": round(count(t) * spec.experts, 2), "vae": spec.vae[0],
+                     "vae_B": round(count(v), 3), "native": f"{prof.width}x{prof.height}x{prof.frames}",
                      "steps": prof.steps, "bf16_weights_GB": round(2 * (count(t) * spec.experts + count(v)), 1),
                      "config_source": spec.transformer[2], "dropped_keys": dropped + vdropped})
     for name, (cls, cfg, src) in DRY_ONLY.items():
         t, dropped = build(cls, cfg, device="meta")
-        prof = presets.get(name).profile
+        prof = _profile(name)
         rows.append({"preset": name, "transformer": cls, "transformer_B": round(count(t), 2), "vae": "-",
                      "vae_B": 0, "native": f"{prof.width}x{prof.height}x{prof.frames}", "steps": prof.steps,
                      "bf16_weights_GB": round(2 * count(t), 1), "config_source": src + " (step: not benchmarked)",
@@ -388,9 +403,11 @@ def table(rows: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__.split("\n\n", 1)[1])
-    ap.add_argument("--dry-run", action="store_true", help="list what would be built, with parameter counts (CPU, meta)")
+    ap.add_argument("--dry-run", action="store_true",
+                    help="list what would be built, with parameter counts (CPU, meta)")
     ap.add_argument("--smoke", action="store_true", help="run each family's forward at toy width on CPU")
     ap.add_argument("--overhead", action="store_true", help="songreel's per-clip work at each native size (CPU)")
     ap.add_argument("--presets", default="", help="comma-separated presets (default: every one with a spec)")

@@ -15,45 +15,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# songreel imports no torch / diffusers at import time (test_import_discipline), so these come first
+from songreel.errors import InputError, MissingFileError, UnknownNameError
+from songreel.generate import diffusers_source as ds
+from songreel.generate import diffusers_video as dv
+from songreel.generate.base import native_request_frames, round_size
+from songreel.schema.clip import GenerationRequest
+from songreel.schema.storyboard import BackendSpec
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 torch.set_num_threads(1)
 
-from songreel.errors import InputError, MissingFileError, UnknownNameError  # noqa: E402
-from songreel.generate import diffusers_source as ds  # noqa: E402
-from songreel.generate import diffusers_video as dv  # noqa: E402
-from songreel.generate.base import ProjectInfo, native_request_frames, round_size  # noqa: E402
-from songreel.generate.store import ClipStore  # noqa: E402
-from songreel.generate.tiny_models import save_tiny  # noqa: E402
-from songreel.schema.clip import GenerationRequest  # noqa: E402
-from songreel.schema.storyboard import BackendSpec  # noqa: E402
+pytest_plugins = ["diffusers_fixtures"]  # tiny, project, store
 
 SIZE = {"width": 32, "height": 32, "steps": 2}
-
-
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory):
-    """Tiny pipelines saved once per session: ``tiny("wan-ti2v") -> folder``."""
-    root = tmp_path_factory.mktemp("tiny-models")
-    made: dict = {}
-
-    def get(kind: str) -> Path:
-        if kind not in made:
-            made[kind] = save_tiny(kind, root / kind)
-        return made[kind]
-
-    return get
-
-
-@pytest.fixture
-def project(tmp_path):
-    return ProjectInfo(width=32, height=32, fps=Fraction(24), base_dir=tmp_path, store_dir=tmp_path / ".songreel")
-
-
-@pytest.fixture
-def store(tmp_path):
-    return ClipStore(tmp_path / ".songreel")
 
 
 def backend(project, model, **opts):

@@ -17,20 +17,24 @@ import inspect
 import numpy as np
 import pytest
 
+# songreel imports no torch / diffusers at import time; test_diffusers_backend skips itself (and so
+# this module) without torch, diffusers or transformers, as the checks below do
+from songreel.errors import GenerationError, InputError, MissingFileError
+from songreel.generate import diffusers_presets as P
+from songreel.generate import diffusers_routes as routes
+from songreel.generate import diffusers_source as ds
+from songreel.generate import diffusers_video as dv
+from songreel.generate.diffusers_profiles import CLASS_PROFILES
+from songreel.schema.clip import GenerationRequest
+from songreel.schema.storyboard import BackendSpec
+from test_diffusers_backend import Spy, backend, decode, request
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 torch.set_num_threads(1)
 
-from test_diffusers_backend import Spy, backend, decode, legal, project, request, store, tiny  # noqa: F401
-
-from songreel.errors import GenerationError, InputError, MissingFileError
-from songreel.generate import diffusers_presets as P
-from songreel.generate import diffusers_routes as routes
-from songreel.generate import diffusers_video as dv
-from songreel.generate.diffusers_profiles import CLASS_PROFILES
-from songreel.schema.clip import GenerationRequest
-from songreel.schema.storyboard import BackendSpec
+pytest_plugins = ["diffusers_fixtures"]  # tiny, project, store
 
 
 def frame(store, seed=0, shape=(32, 32, 3)):
@@ -251,6 +255,22 @@ def test_reference_images_errors(tiny, project):
     (project.base_dir / "a.png").write_bytes(b"x")
     with pytest.raises(InputError, match=r"takes no reference images; presets that do: wan2\.1-vace-14b"):
         backend(project, tiny("wan-t2v"), reference_images=["a.png"])
+
+
+def test_reference_images_on_a_hub_model_that_takes_none(tiny, project, monkeypatch):
+    """A hub id's profile is read from its model_index.json when first needed, after the constructor's
+    reference check: the route refuses the references with the same one line (it used to pick a
+    ``None`` pipeline class and fail with a TypeError after loading the weights)."""
+    folder = tiny("wan-t2v")
+    monkeypatch.setattr(ds.ModelSource, "hub_file", lambda self, repo, filename: str(folder / filename))
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), (200, 40, 40)).save(project.base_dir / "a.png")
+    b = backend(project, "someone/tiny-wan", reference_images=["a.png"])
+    with pytest.raises(InputError, match=r'^backend\.reference_images: "someone/tiny-wan" takes no reference '
+                                         r"images; presets that do: wan2\.1-vace-14b"):
+        b.generate(request(b), project.base_dir / "x.mp4")
+    assert b.pipelines.loaded() == []  # refused before any weights load
 
 
 # -- SkyReels-V2 diffusion forcing --------------------------------------------------------------------

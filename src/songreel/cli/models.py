@@ -7,8 +7,6 @@ Mounted by the main CLI as ``app.add_typer(models.app, name="models")``. No torc
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from ..errors import SongreelError, UnknownNameError, did_you_mean
@@ -54,7 +52,8 @@ def list_models() -> None:
                    f"({pr.frame_multiple}k+{pr.frame_offset}, max {pr.max_frames}); conditioning: {', '.join(can)}")
         typer.echo(f"    VRAM:   {p.vram}")
         need = ", ".join(f"{m} {presets.gpu_weights_gb(p, m):.1f} GB" for m in presets.OFFLOAD_MODES)
-        typer.echo(f"    GPU weights by offload (estimate from {sum(b for _, b in p.weights):.1f} B parameters): {need}; "
+        billions = sum(b for _, b in p.weights)
+        typer.echo(f"    GPU weights by offload (estimate from {billions:.1f} B parameters): {need}; "
                    f"host RAM when offloaded {presets.cpu_weights_gb(p):.0f} GB")
         typer.echo(f"    speed:  {p.speed}")
     typer.echo("\nuse:  backend: {name: diffusers, model: NAME}   (or a hub id owner/name, or a local folder)")
@@ -108,4 +107,4 @@ def main() -> None:  # pragma: no cover - `python -m songreel.cli.models`
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -20,7 +20,7 @@ def to_pil(a, w: int, h: int):
     scale = max(w / sw, h / sh)
     cw, ch = min(sw, round(w / scale)), min(sh, round(h / scale))
     left, top = (sw - cw) // 2, (sh - ch) // 2
-    return im.crop((left, top, left + cw, top + ch)).resize((w, h), Image.LANCZOS)
+    return im.crop((left, top, left + cw, top + ch)).resize((w, h), Image.Resampling.LANCZOS)
 
 
 def to_uint8(frames) -> np.ndarray:

@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import inspect
 import logging
+from typing import Any
 
 from ..errors import GenerationError, InputError, MissingExtraError
 from .diffusers_source import ModelSource, show
@@ -78,7 +79,7 @@ class Pipelines:
         self.offload, self.vae_tiling, self.compile, self.field = offload, vae_tiling, compile, field
         self._pipes: dict = {}
         self._active: str | None = None
-        self._upsampler = None
+        self._upsampler: Any = None  # an LTX2LatentUpsamplePipeline once built (diffusers is not type-checked)
         self.load_seconds = 0.0
 
     def get(self, class_name: str):
@@ -179,9 +180,9 @@ class Pipelines:
                                       offload_type="leaf_level", use_stream=True)
         if self.compile:
             for name in ("transformer", "transformer_2"):
-                m = getattr(pipe, name, None)
-                if m is not None:
-                    m.compile()
+                module = getattr(pipe, name, None)
+                if module is not None:
+                    module.compile()
 
     # -- LTX-2's second stage -----------------------------------------------------------------------
 
@@ -198,8 +199,9 @@ class Pipelines:
             except OSError as e:
                 raise self.source.missing(self.source.location, e) from None
             model.to(self.device)  # small (~0.1 B parameters): kept on the device under every offload mode
-            self._upsampler = LTX2LatentUpsamplePipeline(vae=base.vae, latent_upsampler=model)
-            self._upsampler.set_progress_bar_config(disable=True)
+            up = LTX2LatentUpsamplePipeline(vae=base.vae, latent_upsampler=model)
+            up.set_progress_bar_config(disable=True)
+            self._upsampler = up
         return self._upsampler
 
     def stage2_lora(self, pipe, lora: tuple | None) -> None:

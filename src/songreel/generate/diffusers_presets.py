@@ -93,14 +93,16 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
              "offload on less (use offload: group below 48 GB)",
         speed="authors' table: minutes per 5 s clip on one A100/H800; far slower with offload",
         source="Wan2.1 README (computational efficiency table); diffusers docs api/pipelines/wan.md",
-        weights=(("transformer", 14.0), ("text_encoder umT5-XXL", 5.7), ("image_encoder CLIP-H (fp32)", 0.63), ("vae", 0.13)),),
+        weights=(("transformer", 14.0), ("text_encoder umT5-XXL", 5.7), ("image_encoder CLIP-H (fp32)", 0.63),
+                 ("vae", 0.13)),),
     Preset(
         "wan2.1-flf2v-14b", "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers", WAN_FLF2V,
         "Wan 2.1 first+last-frame-to-video 14B, 720p, 16 fps; needs both a first and a last frame",
         vram="as wan2.1-i2v-14b at 720p: plan for 80 GB, or offload: group / sequential",
         speed="authors: minutes per 5 s 720p clip on one 80 GB GPU",
         source="Wan2.1 README; diffusers docs api/pipelines/wan.md (FLF2V example, guidance 5.5)",
-        weights=(("transformer", 14.0), ("text_encoder umT5-XXL", 5.7), ("image_encoder CLIP-H (fp32)", 0.63), ("vae", 0.13)),),
+        weights=(("transformer", 14.0), ("text_encoder umT5-XXL", 5.7), ("image_encoder CLIP-H (fp32)", 0.63),
+                 ("vae", 0.13)),),
     Preset(
         "wan2.2-ti2v-5b", "Wan-AI/Wan2.2-TI2V-5B-Diffusers", WAN_TI2V,
         "Wan 2.2 text+image-to-video 5B, 720p (1280x704), 24 fps; the same weights chain shots "
@@ -150,7 +152,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
             Component("image_encoder", "transformers", "SiglipVisionModel", "lllyasviel/flux_redux_bfl",
                       "image_encoder"),
         ),
-        weights=(("transformer", 13.0), ("text_encoder Llama-3-8B", 7.5), ("text_encoder_2 CLIP-L", 0.12), ("image_encoder SigLIP", 0.43), ("vae", 0.25)),),
+        weights=(("transformer", 13.0), ("text_encoder Llama-3-8B", 7.5), ("text_encoder_2 CLIP-L", 0.12),
+                 ("image_encoder SigLIP", 0.43), ("vae", 0.25)),),
     Preset(
         "wan2.2-t2v-a14b", "Wan-AI/Wan2.2-T2V-A14B-Diffusers", WAN22_T2V_A14B,
         "Wan 2.2 text-to-video A14B (two 14B experts), 720p, 16 fps; the strongest open text-to-video "

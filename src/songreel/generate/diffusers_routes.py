@@ -12,6 +12,7 @@ reads better here than a clever base (the diffusers way).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,6 +96,9 @@ def choose(p: Profile, r: GenerationRequest, *, references: bool, shown: str, fi
                              f"{supporting('i2v')}")
         return Route("i2v", p.i2v)
     if references:
+        if not p.reference:
+            raise InputError(f"{field}.reference_images: {show(shown)} takes no reference images; presets that "
+                             f"do: {supporting('reference')}")
         return Route("reference", p.reference)
     if not p.t2v:
         raise InputError(f"{f}: {show(shown)} needs a first frame (image-to-video only) and this clip has "
@@ -284,7 +288,7 @@ def to_pil_fit(im, w: int, h: int):
     return to_pil(np.asarray(im.convert("RGB")) if hasattr(im, "convert") else im, w, h)
 
 
-_BUILDERS = {
+_BUILDERS: dict[str, Callable[..., Call]] = {
     "wan": _image_and_last, "cogvideox": _image_and_last, "hunyuan15": _image_and_last,
     "hunyuan-framepack": _framepack, "ltx": _ltx, "ltx2": _ltx2, "wan-vace": _vace,
     "skyreels-v2-df": _skyreels, "sana-video": _plain, "kandinsky5": _plain, "hunyuan": _plain,

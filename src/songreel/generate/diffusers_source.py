@@ -55,14 +55,18 @@ class ModelSource:
     def profile(self) -> Profile:
         """How to drive the model (a hub id that is not a preset: read from its ``model_index.json``)."""
         if self._profile is None:
-            path = self.hub_file(self.hub_id, "model_index.json")
-            self._set_profile_from_index(json.loads(Path(path).read_text()), f"{self.hub_id}/model_index.json")
+            repo = self._hub_repo()
+            path = self.hub_file(repo, "model_index.json")
+            return self._set_profile_from_index(json.loads(Path(path).read_text()), f"{repo}/model_index.json")
         return self._profile
 
     @property
     def base_class(self) -> str:
         """The pipeline class loaded from the weights (others are built over its components)."""
         self.profile  # noqa: B018 - reads model_index.json when needed
+        if self._base_class is None:
+            raise InputError(f"{self.field}: {show(self.shown)}: the weights name no pipeline class songreel can "
+                             "load (neither text- nor image-to-video)")
         return self._base_class
 
     @property
@@ -73,7 +77,13 @@ class ModelSource:
     def repos(self) -> tuple[str, ...]:
         return self.preset.repos() if self.preset else ((self.hub_id,) if self.hub_id else ())
 
-    def _set_profile_from_index(self, doc: dict, where: str) -> None:
+    def _hub_repo(self) -> str:
+        """The hub id (a folder source carries its profile from the start, so never asks)."""
+        if self.hub_id is None:
+            raise InputError(f"{self.field}: {show(self.shown)}: neither a preset, a model folder nor a hub id")
+        return self.hub_id
+
+    def _set_profile_from_index(self, doc: dict, where: str) -> Profile:
         cls = str(doc.get("_class_name", ""))
         prof = profile_for_class(cls, doc)
         if prof is None:
@@ -82,10 +92,11 @@ class ModelSource:
         self._profile = prof
         routes = (prof.t2v, prof.i2v, prof.flf2v, prof.prefix, prof.reference)
         self._base_class = cls if cls in routes else (prof.t2v or prof.i2v)
+        return prof
 
     # -- the hub --------------------------------------------------------------------------------------
 
-    def missing(self, repo: str, err: Any) -> MissingFileError:
+    def missing(self, repo: str, err: BaseException | str) -> MissingFileError:
         """The one-line error for weights that are neither cached nor downloadable."""
         shown = self.preset.name if self.preset else repo
         why = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
@@ -130,7 +141,7 @@ class ModelSource:
         if self.folder is not None:
             return (self.folder / name / "config.json").exists()
         try:
-            self.hub_file(self.hub_id, f"{name}/config.json")
+            self.hub_file(self._hub_repo(), f"{name}/config.json")
             return True
         except MissingFileError:
             return False
@@ -181,8 +192,7 @@ def _folder(folder: Path, shown: str, field: str) -> ModelSource:
     except ValueError:
         raise InputError(f"{field}: {index}: model_index.json is not valid JSON") from None
     src = ModelSource(shown, field=field, folder=folder)
-    src._set_profile_from_index(doc, str(index))
-    prof = src._profile
+    prof = src._set_profile_from_index(doc, str(index))
     if prof.family == "wan" and prof.i2v and not prof.moe:
         # Wan 2.1 FLF2V weights carry a positional embedding for two images and need both
         try:

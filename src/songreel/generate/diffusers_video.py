@@ -306,8 +306,9 @@ class DiffusersBackend:
                                   f"frames ({str(e).splitlines()[0][:120]}); try offload: model (or group / "
                                   "sequential), vae_tiling: true, or a smaller width/height/max_frames") from None
         except (RuntimeError, ValueError) as e:
+            why = str(e).splitlines()[0][:300] if str(e) else type(e).__name__
             raise GenerationError(f"{self.field}: {show(self.model)} ({route.class_name}) failed on a {w}x{h}, "
-                                  f"{call.asked}-frame clip: {str(e).splitlines()[0][:300] if str(e) else type(e).__name__}") from None
+                                  f"{call.asked}-frame clip: {why}") from None
         model_seconds = time.monotonic() - t0
         video = to_uint8(frames)
         check_frame_count(video.shape[0], call, r.frames, model=self.model, pipeline=route.class_name,

@@ -31,6 +31,7 @@ from pydantic import BeforeValidator, Field
 from typing_extensions import Annotated
 
 from ..errors import GenerationError, InputError, MissingExtraError, MissingFileError
+from .diffusers_source import HUB_ID as _HUB_ID  # one rule for "owner/name" hub ids
 from .options import BackendOptions, parse_options
 
 VERSION = "1"
@@ -67,7 +68,6 @@ class OutpaintOptions(BackendOptions):
 
 
 OPTIONS = {name: f.description for name, f in OutpaintOptions.model_fields.items()}
-from .diffusers_source import HUB_ID as _HUB_ID  # one rule for "owner/name" hub ids
 
 
 def centred_box(width: int, height: int, s: float):
@@ -189,8 +189,9 @@ class Outpainter:
                 try:
                     pipe = DiffusionPipeline.from_pretrained(src, torch_dtype=dtype)
                 except OSError as e:
+                    why = str(e).splitlines()[0][:120] if str(e) else "OSError"
                     raise MissingFileError(
-                        f"{self.field}.model: {self.model!r} could not be loaded ({str(e).splitlines()[0][:120] if str(e) else 'OSError'}); "
+                        f"{self.field}.model: {self.model!r} could not be loaded ({why}); "
                         "download it first (huggingface-cli download ...) or give a local folder") from None
                 params = inspect.signature(pipe.__call__).parameters
                 if "mask_image" not in params:
