@@ -106,7 +106,8 @@ def flag_table() -> list:
         score, flags, _ = judge(m)
         rows.append({"file": str(path.relative_to(VIDEO)), "frames": n, "black": m.get("black_fraction"),
                      "still": m.get("still_fraction"), "flicker": m.get("flicker"), "luma": m.get("luma_mean"),
-                     "score": score, "flags": flags, "cpu_ms_per_frame": round(1000 * (time.process_time() - t0) / max(n, 1), 2)})
+                     "score": score, "flags": flags,
+                     "cpu_ms_per_frame": round(1000 * (time.process_time() - t0) / max(n, 1), 2)})
     return rows
 
 

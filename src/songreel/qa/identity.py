@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,8 +41,9 @@ class Embedder:
         else:
             from PIL import Image
 
-            arr = [np.asarray(Image.fromarray(im).resize((self.size, self.size), Image.Resampling.BICUBIC), dtype=np.float32)
-                   / 255.0 for im in images]
+            side = (self.size, self.size)
+            arr = [np.asarray(Image.fromarray(im).resize(side, Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
+                   for im in images]
             x = (np.stack(arr) - np.asarray(CLIP_MEAN, np.float32)) / np.asarray(CLIP_STD, np.float32)
             pixels = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
         with torch.no_grad():
@@ -85,7 +87,7 @@ def _load(name: str):
     try:
         config = transformers.AutoConfig.from_pretrained(source)
         kind = config.model_type
-        model: object
+        model: Any
         if kind in ("clip", "clip_vision_model"):
             model = transformers.CLIPVisionModelWithProjection.from_pretrained(source)
         elif kind in ("siglip", "siglip_vision_model"):

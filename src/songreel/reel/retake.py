@@ -102,7 +102,8 @@ def retake_shots(sb, edit, qa, count: int, *, budget: float | None = None, progr
             i = number - 1
             shot = plan.shots[i]
             if i > 0 and plan.shots[i - 1].spec.last_frame == "next":
-                notes.append(f"shot {number}: not retaken: shot {number - 1} ends on its first frame (last_frame: next)")
+                notes.append(f"shot {number}: not retaken: shot {number - 1} ends on its first frame "
+                             "(last_frame: next)")
                 continue
             entry = lock.entry_for(shot) if lock is not None else None
             take = max(takes_of(shot), entry.takes if entry is not None else 1, picks.get(i, 0) + 1)
