@@ -46,6 +46,8 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 _LAZY = {
     "load": ".api", "analyze": ".api", "plan": ".api", "estimate_cost": ".api", "render": ".api", "export": ".api",
     "plot_analysis": ".api", "store_info": ".api", "clean_store": ".api",
+    "character_sheet": ".api", "keyframes": ".api", "CharacterSheet": ".generate.keyframes",
+    "KeyframesResult": ".generate.keyframes",
     "make_takes": ".reel.takes", "pick": ".reel.takes", "RenderResult": ".reel.render",
     "TakesResult": ".reel.takes", "Report": ".schema.report", "SyncReport": ".schema.report",
     "ShotCounts": ".schema.report", "Storyboard": ".schema.storyboard", "Plan": ".schema.plan",
@@ -57,11 +59,13 @@ __all__ = [
     "OutputError", "Plan", "PlanError", "Progress", "RenderResult", "Report", "ShotCounts", "SongreelError",
     "Storyboard", "StoryboardError", "SyncReport", "TakesResult", "UnknownNameError", "__version__", "analyze",
     "clean_store", "estimate_cost", "export", "load", "make_takes", "pick", "plan", "plot_analysis", "render",
-    "store_info",
+    "store_info", "character_sheet", "keyframes", "CharacterSheet", "KeyframesResult",
 ]
 
 if TYPE_CHECKING:
     from .api import analyze, clean_store, estimate_cost, export, load, plan, plot_analysis, render, store_info
+    from .api import character_sheet, keyframes
+    from .generate.keyframes import CharacterSheet, KeyframesResult
     from .reel.render import RenderResult
     from .reel.takes import TakesResult, make_takes, pick
     from .schema.analysis import Analysis

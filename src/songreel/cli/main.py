@@ -319,6 +319,7 @@ def _mount_optional():
         except ImportError:
             continue
         app.add_typer(sub.app, name=name)
+    app.command("keyframes")(importlib.import_module("songreel.cli.keyframes").keyframes_cmd)
 
 
 _mount_optional()

@@ -83,6 +83,9 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
     try:
         plan = full_plan(sb, analysis, backends)
         store = ClipStore(store_dir(sb))
+        from ..generate.keyframes import attach_keyframes  # image-first shots open on their keyframe
+
+        plan = attach_keyframes(sb, plan, store_dir(sb))
         if locked:
             check_locked_plan(sb, lock, plan)
         picks = picks_from_lock(plan, lock, notes)
