@@ -153,6 +153,9 @@ SETUP = {
     "52-first-frame-not-an-image": lambda d: (d / "still.png").write_text("not a picture\n"),
     "58-footage-option-typo-on-a-shot": lambda d: _still_png(d / "still.png"),
     "59-footage-option-out-of-range": lambda d: _still_png(d / "still.png"),
+    "210-character-reference-missing": lambda d: _still_png(d / "her-front.png"),
+    "211-character-reference-not-an-image": lambda d: (d / "her.png").write_text("not a picture\n"),
+    "213-more-references-than-the-backend-takes": lambda d: [_still_png(d / f"{c}.png") for c in "abcde"],
 }
 
 

@@ -211,3 +211,60 @@ def test_procedural_character_sheet_rerolls_like_a_take(tmp_path, song_120):
     assert b.made and b.key != a.key
     with pytest.raises(songreel.UnknownNameError, match='did you mean "city"'):
         songreel.character_sheet(p, "citty")
+
+
+@pytest.fixture(scope="module")
+def tiny_image_model(tmp_path_factory):
+    pytest.importorskip("diffusers")
+    import torch
+
+    torch.set_num_threads(1)
+    from songreel.generate.tiny_images import save_tiny_image_model
+
+    return save_tiny_image_model(tmp_path_factory.mktemp("tiny") / "flux2-klein")
+
+
+@pytest.mark.slow
+def test_image_first_with_a_tiny_diffusers_model(tmp_path, song_120, tiny_image_model, monkeypatch):
+    """Two characters across three ages, keyframes by a tiny FLUX.2 [klein] loaded from its folder:
+    each call gets exactly its shot's reference pictures; editing one reference remakes only its
+    keyframes; the render opens each shot on its keyframe; sheets come from the same model."""
+    from diffusers import Flux2KleinPipeline
+
+    calls: list = []
+    real = Flux2KleinPipeline.__call__
+
+    import functools
+
+    @functools.wraps(real)   # keeps the signature: the image model reads which arguments it takes
+    def spy(self, *args, **kwargs):
+        refs = kwargs.get("image") or []
+        calls.append((kwargs["prompt"], [_pixels_sha(np.asarray(im)) for im in refs]))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Flux2KleinPipeline, "__call__", spy)
+    extra = f"keyframes: true\nimages: {{model: {tiny_image_model}, steps: 1}}\n"
+    p = _couple(tmp_path, song_120, extra=extra, video="{width: 64, height: 64, fps: 24}")
+
+    def ref_sha(name):
+        with Image.open(tmp_path / name) as im:
+            return _pixels_sha(np.asarray(im.convert("RGB")))
+
+    r = songreel.keyframes(p)
+    assert len(calls) == 4
+    assert calls[0][1] == [ref_sha("her-teen.png"), ref_sha("him.png")]
+    assert calls[2][1] == [ref_sha("her-teen.png")]
+    assert calls[3][1] == [ref_sha("her-old.png"), ref_sha("him-old.png")]
+    with Image.open(r.contact_sheet) as im:
+        assert im.size[0] > 4 * 320
+    calls.clear()
+    _png(tmp_path / "him-old.png", (0, 0, 0))
+    again = songreel.keyframes(p)
+    assert [k.made for k in again.keyframes] == [False, False, False, True] and len(calls) == 1
+    res = songreel.render(p, tmp_path / "out.mp4")
+    for kf, clips in zip(again.keyframes, res.edit.clips):
+        with Image.open(kf.path) as im:
+            assert clips[0].provenance["first_frame"] == _pixels_sha(np.asarray(im.convert("RGB")))
+    calls.clear()
+    sheet = songreel.character_sheet(p, "city")
+    assert sheet.made and calls == [(calls[0][0], [])] and "a small seaside town" in calls[0][0]

@@ -160,12 +160,24 @@ def make_keyframes(sb, plan, store_dir: Path, *, reroll: Iterable[int] = (), mod
     return out
 
 
-def attach_keyframes(sb, plan, store_dir: Path):
-    """``plan`` with its image-first shots' approved keyframes in ``extra["keyframes"]`` (made when
-    missing), for the runner to use as first frames. A plan with no image-first shot is returned as is."""
+def attach_keyframes(sb, plan, store_dir: Path, *, make: bool = True):
+    """``plan`` with its image-first shots' approved keyframes in ``extra["keyframes"]``, for the
+    runner to use as first frames: made when missing, or with ``make=False`` only those already stored
+    (to find clip keys without running an image model). A plan with no image-first shot is returned as is."""
     if not plan.extra.get("image_first"):
         return plan
-    frames = {k.shot: str(k.path) for k in make_keyframes(sb, plan, store_dir)}
+    if make:
+        frames = {k.shot: str(k.path) for k in make_keyframes(sb, plan, store_dir)}
+    else:
+        from .images import image_key
+
+        model = open_image_model(sb.images, which="keyframe", base_dir=sb.base_dir)
+        takes, images = read_takes(store_dir, sb), ImageStore(store_dir)
+        frames = {}
+        for i in plan.extra["image_first"]:
+            found = images.get(image_key(keyframe_request(plan.shots[i], plan, takes.get(i, 0)), model)[0])
+            if found is not None:
+                frames[i] = str(found)
     return plan.with_(extra={**plan.extra, "keyframes": frames})
 
 

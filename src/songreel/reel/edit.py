@@ -160,6 +160,9 @@ def estimate_cost(storyboard):
     backends = Backends(project_info(sb))
     try:
         plan = full_plan(sb, analysis, backends)
+        from ..generate.keyframes import attach_keyframes
+
+        plan = attach_keyframes(sb, plan, store_dir(sb), make=False)
         return plan, estimate_spend(plan, ClipStore(store_dir(sb), clean=False), backends)
     finally:
         backends.close()
