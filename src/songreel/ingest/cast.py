@@ -7,7 +7,6 @@ from pathlib import Path
 
 from ..errors import MissingFileError, StoryboardError, did_you_mean
 from ..schema.messages import show
-from ..schema.storyboard import section_key
 
 
 def check_cast(sb) -> None:
@@ -84,13 +83,3 @@ def _named(prompt: str) -> list:
     import re
 
     return list(dict.fromkeys(re.findall(r"\{([A-Za-z_][\w\-]*)\}", prompt)))
-
-
-def section_look(sb, section: str):
-    """The look the storyboard's ``ages:`` gives a section label, or None."""
-    import re
-
-    wanted = section_key(section)
-    bare = re.sub(r"\s+\d+$", "", wanted)   # "chorus 2" also matches an ages: entry for "chorus"
-    by_key = {section_key(label): look for label, look in sb.ages.items()}
-    return by_key.get(wanted, by_key.get(bare))

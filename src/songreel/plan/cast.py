@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import re
 
-from ..ingest.cast import section_look
 from ..schema.cast import CastMember
-from ..schema.storyboard import ShotSpec, Storyboard
+from ..schema.storyboard import ShotSpec, Storyboard, section_key
 
 
 def names_in(spec: ShotSpec) -> tuple[str, ...]:
@@ -50,3 +49,13 @@ def expand(text: str, cast, sb: Storyboard) -> str:
         return sb.characters[name].description if name in sb.characters else m.group(0)
 
     return re.sub(r"\{([A-Za-z_][\w\-]*)\}", sub, text)
+
+
+def section_look(sb, section: str):
+    """The look the storyboard's ``ages:`` gives a section label, or None."""
+    import re
+
+    wanted = section_key(section)
+    bare = re.sub(r"\s+\d+$", "", wanted)   # "chorus 2" also matches an ages: entry for "chorus"
+    by_key = {section_key(label): look for label, look in sb.ages.items()}
+    return by_key.get(wanted, by_key.get(bare))
