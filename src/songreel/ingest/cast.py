@@ -29,7 +29,7 @@ def check_cast(sb) -> None:
     every = sorted({look for c in sb.characters.values() for look in c.looks})
     for label, look in sb.ages.items():
         if look not in every:
-            _unknown(sb, f"ages.{label}", look, every, "no character has this look")
+            _unknown(sb, f"ages.{label}", look, every, " (no character has it)")
     for i, shot in enumerate(sb.shots):
         if shot.age is None:
             continue
@@ -43,22 +43,23 @@ def check_cast(sb) -> None:
                                           path=sb.path, line=sb.line_of(f"{field}.{who}"), field=f"{field}.{who}")
                 looks = sorted(sb.characters[who].looks)
                 if look not in looks:
-                    _unknown(sb, f"{field}.{who}", look, looks, f"{who}'s looks")
+                    _unknown(sb, f"{field}.{who}", look, looks, f" for {who}")
             continue
         with_looks = [n for n in names if n in sb.characters and sb.characters[n].looks]
         if not with_looks:
-            _unknown(sb, field, shot.age, every, "none of the shot's characters has looks")
+            _unknown(sb, field, shot.age, every, " (none of the shot's characters has looks)")
         for who in with_looks:
             looks = sorted(sb.characters[who].looks)
             if shot.age not in looks:
-                _unknown(sb, field, shot.age, looks, f"{who}'s looks")
+                _unknown(sb, field, shot.age, looks, f" for {who}")
 
 
 def check_reference(path: Path, sb, field: str) -> None:
     """One reference image: it exists and opens as a picture."""
     from PIL import Image, UnidentifiedImageError
 
-    where = sb.where(field)
+    line = _line(sb, field)
+    where = f"{sb.path}:{line}: {field}" if (sb.path and line) else sb.where(field)
     if not path.exists():
         raise MissingFileError(f"{where}: {path}: no such image file; expected a reference picture (PNG, JPEG "
                                "or WebP) beside the storyboard")
@@ -67,16 +68,26 @@ def check_reference(path: Path, sb, field: str) -> None:
             im.verify()
     except PermissionError:
         raise StoryboardError(f"{path}: cannot be read (permission denied); expected a readable PNG, JPEG or "
-                              "WebP", path=sb.path, line=sb.line_of(field), field=field) from None
+                              "WebP", path=sb.path, line=_line(sb, field), field=field) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise StoryboardError(f"{path}: not a readable image; expected a PNG, JPEG or WebP reference picture",
-                              path=sb.path, line=sb.line_of(field), field=field) from None
+                              path=sb.path, line=_line(sb, field), field=field) from None
 
 
 def _unknown(sb, field: str, look, accepted, why: str) -> None:
     listed = ", ".join(accepted) or "none (add looks: under the character)"
-    raise StoryboardError(f"unknown look {show(look)}{did_you_mean(look, accepted)} ({why}); accepted: {listed}",
-                          path=sb.path, line=sb.line_of(field), field=field)
+    raise StoryboardError(f"unknown look {show(look)}{why}{did_you_mean(look, accepted)}; accepted: {listed}",
+                          path=sb.path, line=_line(sb, field), field=field)
+
+
+def _line(sb, field: str):
+    """Source line of ``field``; a list item written as a single value (``ref: a.png``) is its key's line."""
+    import re
+
+    for probe in (field, re.sub(r"\[\d+\]$", "", field)):
+        if probe in sb._lines:
+            return sb._lines[probe]
+    return sb.line_of(field)
 
 
 def _named(prompt: str) -> list:
