@@ -86,7 +86,7 @@ def test_bad_characters_one_line_each(tmp_path, song_120):
     text = p.read_text()
     cases = [
         (text.replace("ref: her.png", "ref: nobody.png"), MissingFileError, "characters.her.ref[0]: "),
-        (text.replace("age: teen", "age: teenn"), StoryboardError, 'unknown look "teenn" (did you mean "teen"?)'),
+        (text.replace("age: teen", "age: teenn"), StoryboardError, 'unknown look "teenn" for her (did you mean "teen"?)'),
         (text.replace("chorus: old}", "chorus: olde}"), StoryboardError, "ages.chorus: unknown look"),
     ]
     (tmp_path / "junk.png").write_text("not a picture")

@@ -275,7 +275,7 @@ class DiffusersImages:
                     dt = "bfloat16" if dev.startswith("cuda") else "float32"
                 src = str(self.folder) if self.folder else self.model
                 try:
-                    pipe = DiffusionPipeline.from_pretrained(src, torch_dtype=getattr(torch, dt))
+                    pipe = DiffusionPipeline.from_pretrained(src, dtype=getattr(torch, dt))
                 except OSError as e:
                     first = str(e).splitlines()[0][:120] if str(e) else "OSError"
                     raise MissingFileError(f"{self.field}: {self.model!r} could not be loaded ({first}); download "
