@@ -243,7 +243,7 @@ def test_image_first_with_a_tiny_diffusers_model(tmp_path, song_120, tiny_image_
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Flux2KleinPipeline, "__call__", spy)
-    extra = f"keyframes: true\nimages: {{model: {tiny_image_model}, steps: 1}}\n"
+    extra = f"keyframes: true\nimages: {{model: {tiny_image_model}, steps: 1, max_side: 64}}\n"
     p = _couple(tmp_path, song_120, extra=extra, video="{width: 64, height: 64, fps: 24}")
 
     def ref_sha(name):
@@ -268,3 +268,5 @@ def test_image_first_with_a_tiny_diffusers_model(tmp_path, song_120, tiny_image_
     calls.clear()
     sheet = songreel.character_sheet(p, "city")
     assert sheet.made and calls == [(calls[0][0], [])] and "a small seaside town" in calls[0][0]
+    with Image.open(sheet.path) as im:
+        assert im.size == (64, 48)

@@ -240,6 +240,8 @@ def sheet_request(sb, name: str, *, look: str = "", seed: Optional[int] = None,
     prompt = f"character sheet of {description}, front view, three-quarter view, side view, plain background"
     if sb.style:
         prompt += f", {sb.style}"
+    scale = min(1.0, sb.images.max_side / max(width, height))   # a 3:2 sheet within images.max_side
+    width, height = (max(16, int(round(v * scale / 16)) * 16) for v in (width, height))
     return ImageRequest(kind="sheet", prompt=prompt, seed=int(seed) % 2**32, width=width, height=height)
 
 
