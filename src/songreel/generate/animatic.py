@@ -204,7 +204,7 @@ def cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
     im = Image.fromarray(np.ascontiguousarray(image[..., :3]))
     scale = max(width / im.width, height / im.height)
     w, h = max(width, round(im.width * scale)), max(height, round(im.height * scale))
-    im = im.resize((w, h), Image.LANCZOS)
+    im = im.resize((w, h), Image.Resampling.LANCZOS)
     x, y = (w - width) // 2, (h - height) // 2
     return np.ascontiguousarray(np.asarray(im.crop((x, y, x + width, y + height)).convert("RGB")))
 
@@ -221,7 +221,7 @@ def reference_insets(paths, width: int, height: int):
         with Image.open(p) as im:
             im = im.convert("RGB")
             tw = max(4, round(im.width * th / im.height))
-            tiles.append(np.asarray(im.resize((min(tw, th * 2), th), Image.LANCZOS)))
+            tiles.append(np.asarray(im.resize((min(tw, th * 2), th), Image.Resampling.LANCZOS)))
     if not tiles:
         return None
     border = max(1, th // 40)

@@ -25,6 +25,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -198,16 +199,16 @@ def _procedural_keyframe(request: ImageRequest) -> np.ndarray:
     from .animatic import Scene
 
     req = GenerationRequest(backend="animatic", model="procedural", version="1", prompt=request.prompt,
-                            negative="", seed=request.seed, frames=1, fps=24, width=request.width,
+                            negative="", seed=request.seed, frames=1, fps=Fraction(24), width=request.width,
                             height=request.height)
     frame = Scene.from_request(req).frame(0.0, 0.0).copy()
     refs = list(request.references)
     for k, p in enumerate(refs):
-        with Image.open(p) as im:
-            im = im.convert("RGB")
-            th = int(request.height * 0.55)
-            tw = max(4, min(int(request.width / max(len(refs), 1) * 0.8), round(im.width * th / im.height)))
-            tile = np.asarray(im.resize((tw, th), Image.LANCZOS))
+        with Image.open(p) as src:
+            rgb = src.convert("RGB")
+        th = int(request.height * 0.55)
+        tw = max(4, min(int(request.width / max(len(refs), 1) * 0.8), round(rgb.width * th / rgb.height)))
+        tile = np.asarray(rgb.resize((tw, th), Image.Resampling.LANCZOS))
         cx = int(request.width * (k + 1) / (len(refs) + 1))
         x0 = max(0, min(request.width - tw, cx - tw // 2))
         y0 = request.height - th - max(2, request.height // 12)
@@ -312,7 +313,7 @@ class DiffusersImages:
         px = np.asarray(out[0])
         px = (np.clip(px, 0.0, 1.0) * 255).round().astype(np.uint8) if px.dtype != np.uint8 else px
         if px.shape[:2] != (request.height, request.width):   # back to the size asked for
-            px = np.asarray(Image.fromarray(px).resize((request.width, request.height), Image.LANCZOS))
+            px = np.asarray(Image.fromarray(px).resize((request.width, request.height), Image.Resampling.LANCZOS))
         return px
 
     def close(self) -> None:
@@ -329,13 +330,13 @@ def _fit(width: int, height: int, max_side: int, multiple: int) -> tuple[int, in
 def _reference_image(path: Path):
     from PIL import Image
 
-    with Image.open(path) as im:
-        im = im.convert("RGB")
+    with Image.open(path) as src:
+        im = src.convert("RGB")
     short = min(im.size)
     if short < MIN_REFERENCE_SIDE:
         s = MIN_REFERENCE_SIDE / short
         im = im.resize((max(MIN_REFERENCE_SIDE, round(im.width * s)), max(MIN_REFERENCE_SIDE, round(im.height * s))),
-                       Image.LANCZOS)
+                       Image.Resampling.LANCZOS)
     return im
 
 
@@ -343,7 +344,7 @@ def _side_by_side(images: Sequence):
     from PIL import Image
 
     h = max(im.height for im in images)
-    scaled = [im.resize((max(1, round(im.width * h / im.height)), h), Image.LANCZOS) for im in images]
+    scaled = [im.resize((max(1, round(im.width * h / im.height)), h), Image.Resampling.LANCZOS) for im in images]
     out = Image.new("RGB", (sum(im.width for im in scaled), h), (255, 255, 255))
     x = 0
     for im in scaled:

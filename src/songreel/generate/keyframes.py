@@ -199,9 +199,9 @@ def contact_sheet(keyframes: list, out: Path, *, width: int = 320, columns: int 
         raise InputError("no image-first shots: set keyframes: true on the storyboard or on a shot")
     tiles = []
     for kf in keyframes:
-        with Image.open(kf.path) as im:
-            im = im.convert("RGB")
-            tiles.append(im.resize((width, max(2, round(im.height * width / im.width))), Image.LANCZOS))
+        with Image.open(kf.path) as src:
+            rgb = src.convert("RGB")
+        tiles.append(rgb.resize((width, max(2, round(rgb.height * width / rgb.width))), Image.Resampling.LANCZOS))
     th = max(t.height for t in tiles)
     label_h = max(14, width // 14)
     cols = min(columns, len(tiles))
