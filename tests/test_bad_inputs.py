@@ -166,6 +166,9 @@ SETUP = {
     "60-plan-checks-an-audio-only-clip": lambda d: _audio_only(d / "sound.m4a"),
     "59-footage-option-out-of-range": lambda d: _still_png(d / "still.png"),
     "195-review-sheet-is-my-photo": lambda d: _tiny_png(d / "photo.png"),
+    "210-character-reference-missing": lambda d: _still_png(d / "her-front.png"),
+    "211-character-reference-not-an-image": lambda d: (d / "her.png").write_text("not a picture\n"),
+    "213-more-references-than-the-backend-takes": lambda d: [_still_png(d / f"{c}.png") for c in "abcde"],
 }
 
 

@@ -58,6 +58,10 @@ _LAZY = {
     "clean_store": ".api",
     "prices": ".api",
     "demo_project": ".api",
+    "character_sheet": ".api",
+    "keyframes": ".api",
+    "CharacterSheet": ".generate.keyframes",
+    "KeyframesResult": ".generate.keyframes",
     "draft": ".draft",
     "DraftResult": ".draft",
     "make_takes": ".reel.takes",
@@ -77,6 +81,8 @@ __all__ = [
     "__version__",
     "Analysis",
     "analyze",
+    "character_sheet",
+    "CharacterSheet",
     "clean_store",
     "demo_project",
     "draft",
@@ -86,6 +92,8 @@ __all__ = [
     "GenerationError",
     "InputError",
     "Interrupted",
+    "keyframes",
+    "KeyframesResult",
     "load",
     "loads",
     "make_takes",
@@ -118,10 +126,12 @@ __all__ = [
 if TYPE_CHECKING:
     from .api import (
         analyze,
+        character_sheet,
         clean_store,
         demo_project,
         estimate_cost,
         export,
+        keyframes,
         load,
         loads,
         plan,
@@ -134,6 +144,10 @@ if TYPE_CHECKING:
     from .draft import (
         draft,
         DraftResult,
+    )
+    from .generate.keyframes import (
+        CharacterSheet,
+        KeyframesResult,
     )
     from .reel.render import (
         RenderResult,

@@ -32,6 +32,7 @@ from .errors import InputError
 from .progress import Progress
 
 if TYPE_CHECKING:
+    from .generate.keyframes import CharacterSheet, KeyframesResult
     from .generate.runner import SpendEstimate
     from .schema.qa import QAReport
     from .reel.render import RenderResult
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 StoryboardLike = Union[str, "os.PathLike[str]", "Storyboard"]
 
 __all__ = ["load", "loads", "analyze", "plan", "estimate_cost", "render", "export", "plot_analysis", "store_info",
-           "clean_store", "prices", "review", "EXPORT_SUFFIXES"]
+           "clean_store", "prices", "review", "demo_project", "character_sheet", "keyframes", "EXPORT_SUFFIXES"]
 
 #: What :func:`export` can write, by file suffix.
 EXPORT_SUFFIXES = {".otio": "timeline", ".xml": "timeline", ".edl": "timeline", ".png": "contact sheet",
@@ -548,3 +549,91 @@ def demo_project(folder: Union[str, "os.PathLike[str]"], *, width: int = 1280, h
     for note in files.notes:
         logging.getLogger(__name__).info("%s", note)
     return files.storyboard
+
+
+def character_sheet(storyboard: StoryboardLike, name: str, *, look: str = "",
+                    seed: Optional[int] = None) -> "CharacterSheet":
+    """Draw (once) a character sheet of ``name`` from their description with the storyboard's
+    text-to-image model (``images.model``; ``animatic`` is a procedural preview).
+
+    Stored content-addressed in the project store: asking again with the same seed returns the
+    stored picture without running a model; another ``seed`` re-rolls it, like a take.
+
+    Parameters
+    ----------
+    storyboard : str, Path or Storyboard
+    name : str
+        A character under ``characters:``.
+    look : str, optional
+        One of the character's ``looks:`` (e.g. ``"old"``); default their own description.
+    seed : int, optional
+        Default: the character's ``seed:``, else one derived from the name.
+
+    Returns
+    -------
+    CharacterSheet
+        ``path`` is the PNG; ``seed`` the seed used; ``made`` False when it was already stored.
+
+    Raises
+    ------
+    UnknownNameError
+        No such character or look.
+    """
+    from .generate.keyframes import make_sheet
+    from .reel import store_dir
+
+    sb = _storyboard(storyboard)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
+        raise InputError(f"seed: got {seed!r}, expected a whole number 0..4294967295")
+    return make_sheet(sb, str(name), store_dir(sb), look=look, seed=seed)
+
+
+def keyframes(storyboard: StoryboardLike, *, reroll: Optional[Sequence[Union[int, str]]] = None,
+              progress: Optional[Progress] = None) -> "KeyframesResult":
+    """Make (or reuse) the keyframe still of every image-first shot and write their contact sheet.
+
+    A shot is image-first with ``keyframes: true`` on it or on the storyboard. Its keyframe is its
+    prompt with its characters placed from their reference pictures by ``images.edit_model`` (else
+    ``images.model``). The render then animates each keyframe as that shot's first frame.
+
+    Parameters
+    ----------
+    storyboard : str, Path or Storyboard
+    reroll : sequence of int or str, optional
+        Shots (1-based numbers or names) to move to their next keyframe take before making them.
+    progress : Progress, optional
+        Receives the ``keyframes`` stage.
+
+    Returns
+    -------
+    KeyframesResult
+        ``keyframes`` (one :class:`~songreel.generate.keyframes.Keyframe` per image-first shot) and
+        ``contact_sheet``, the PNG ``<storyboard>.keyframes.png`` beside the storyboard.
+
+    Raises
+    ------
+    InputError
+        No shot is image-first, or a reroll names no such shot.
+    """
+    from .generate.keyframes import KeyframesResult, contact_sheet, make_keyframes
+    from .reel import analyze_storyboard_song, check_inputs, find_shot, lockfile, project, store_dir
+
+    sb = _storyboard(storyboard)
+    check_inputs(sb)
+    analysis = analyze_storyboard_song(sb, lock=lockfile.read_lock(sb))
+    plan_ = project.plan_with_backends(sb, analysis)
+    if not plan_.extra.get("image_first"):
+        raise InputError(f"{sb.where('keyframes')}: no image-first shots; set keyframes: true on the storyboard "
+                         "or on a shot")
+    rolled = [find_shot(plan_, str(r), sb).index for r in (reroll or ())]
+    if progress:
+        progress.stage("keyframes", len(plan_.extra["image_first"]))
+
+    def on(done, total, kf):
+        if progress:
+            progress.advance("keyframes", done, total, f"{kf.name} {'made' if kf.made else 'reused'}")
+
+    made = make_keyframes(sb, plan_, store_dir(sb), reroll=rolled, progress=on)
+    base = sb.path if sb.path is not None else Path.cwd() / "storyboard.yaml"
+    sheet = contact_sheet(made, base.with_name(base.stem + ".keyframes.png"))
+    return KeyframesResult(tuple(made), sheet, plan_)

@@ -334,6 +334,7 @@ def _mount_optional():
         app.add_typer(importlib.import_module(f"songreel.cli.{name}").app, name=name)
     for name in ("review", "studio", "draft", "doctor"):
         app.command(name)(getattr(importlib.import_module(f"songreel.cli.{name}"), name))
+    app.command("keyframes")(importlib.import_module("songreel.cli.keyframes").keyframes_cmd)
 
 
 _mount_optional()

@@ -47,7 +47,8 @@ class AnimaticBackend:
         self.project = project
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(native_fps=None, size_multiple=2, chain_continuous=True)
+        return Capabilities(native_fps=None, size_multiple=2, chain_continuous=True, first_frame=True,
+                            max_references=MAX_REFERENCES)
 
     def key_context(self) -> dict:
         return {"caption": self.caption, "crf": self.crf, "preset": self.preset}
@@ -55,8 +56,13 @@ class AnimaticBackend:
     def generate(self, request: GenerationRequest, out: Path) -> GenerationResult:
         started = time.monotonic()
         scene = Scene.from_request(request)
+        if request.first_frame is not None:   # an image-first shot: its keyframe is the scene's backdrop
+            scene.backdrop(request.first_frame.load())
         total = int(request.context.get("shot_frames", request.frames))
         caption = render_caption(request, request.width, request.height) if self.caption else None
+        if request.references:   # who is in the shot: their reference pictures, small, top right
+            caption = Overlays([c for c in (caption, reference_insets(request.references, request.width,
+                                                                       request.height)) if c is not None])
         tail = write_scene(scene, request, out, caption=caption, crf=self.crf, preset=self.preset,
                            progress_of=lambda k: k / max(total - 1, 1))
         return GenerationResult(out, request.frames, request.fps, request.width, request.height,
@@ -127,6 +133,13 @@ class Scene:
         drift = (rng.random() - 0.5) * 0.04
         return cls(request.width, request.height, palette, discs, horizon, push, drift)
 
+    def backdrop(self, image: np.ndarray) -> None:
+        """Use ``image`` (uint8 RGB, any size: scaled to cover and centre-cropped) as the static
+        background; the discs drift over it more faintly, so the picture stays readable."""
+        self._bg = cover(image, self.w, self.h)
+        self.discs = self.discs.copy()
+        self.discs[:, 6] *= 0.35
+
     def frame(self, t: float, u: float) -> np.ndarray:
         """RGB uint8 frame at ``t`` seconds into the shot (``u`` = progress 0..1)."""
         w, h = self.w, self.h
@@ -166,6 +179,61 @@ class Caption:
         region += (self.rgb - region) * self.alpha
         frame[self.y:self.y + h, self.x:self.x + w] = region.astype(np.uint8)
         return frame
+
+
+MAX_REFERENCES = 4
+"""Reference pictures the animatic draws in one shot."""
+
+
+class Overlays:
+    """Several pre-rendered overlays applied in order."""
+
+    def __init__(self, items):
+        self.items = list(items)
+
+    def apply(self, frame: np.ndarray) -> np.ndarray:
+        for item in self.items:
+            item.apply(frame)
+        return frame
+
+
+def cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` scaled to cover ``width`` x ``height`` and centre-cropped (Lanczos, deterministic)."""
+    from PIL import Image
+
+    im = Image.fromarray(np.ascontiguousarray(image[..., :3]))
+    scale = max(width / im.width, height / im.height)
+    w, h = max(width, round(im.width * scale)), max(height, round(im.height * scale))
+    im = im.resize((w, h), Image.Resampling.LANCZOS)
+    x, y = (w - width) // 2, (h - height) // 2
+    return np.ascontiguousarray(np.asarray(im.crop((x, y, x + width, y + height)).convert("RGB")))
+
+
+def reference_insets(paths, width: int, height: int):
+    """A :class:`Caption`-like overlay: each reference picture as a thumbnail one fifth of the frame
+    high, with a thin light frame, side by side from the top-right corner. None when none fit."""
+    from PIL import Image
+
+    th = max(8, height // 5)
+    pad = max(2, height // 60)
+    tiles = []
+    for p in list(paths)[:MAX_REFERENCES]:
+        with Image.open(p) as im:
+            im = im.convert("RGB")
+            tw = max(4, round(im.width * th / im.height))
+            tiles.append(np.asarray(im.resize((min(tw, th * 2), th), Image.Resampling.LANCZOS)))
+    if not tiles:
+        return None
+    border = max(1, th // 40)
+    total_w = sum(t.shape[1] + 2 * border for t in tiles) + pad * (len(tiles) - 1)
+    strip = np.zeros((th + 2 * border, total_w, 4), np.uint8)
+    x = 0
+    for t in tiles:
+        strip[:, x:x + t.shape[1] + 2 * border] = (240, 240, 240, 255)
+        strip[border:border + th, x + border:x + border + t.shape[1], :3] = t
+        x += t.shape[1] + 2 * border + pad
+    strip = strip[:, : max(1, min(total_w, width - 2 * pad))][: max(1, height - 2 * pad)]
+    return Caption(strip, max(0, width - strip.shape[1] - pad), pad)
 
 
 def font(size: int):

@@ -56,6 +56,8 @@ class Capabilities:
         Max frames of the previous clip it can continue from (0 = none).
     chain_continuous : bool
         True when consecutive segments are continuous without conditioning (procedural backends).
+    max_references : int
+        Reference images (characters, style) one request may carry; 0 = none.
     """
 
     native_fps: Optional[Fraction] = None
@@ -70,6 +72,7 @@ class Capabilities:
     last_frame: bool = False
     video_prefix: int = 0
     chain_continuous: bool = False
+    max_references: int = 0
 
     def max_seconds(self) -> Optional[Fraction]:
         """Longest clip in seconds, or None for unlimited."""

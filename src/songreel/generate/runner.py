@@ -97,11 +97,31 @@ def build_request(shot: PlannedShot, seg_index: int, plan: Plan, backend, caps: 
                         "project_size": [plan.width, plan.height]})
     if getattr(caps, "chain_continuous", False) or backend.name == "animatic":
         context.update({"caption": shot.name, "position": shot.position, "section": shot.section})
+    references = backend_references(shot, plan, caps, backend.name)
     return GenerationRequest(
         backend=backend.name, model=str(getattr(backend, "model", "")), version=str(backend.version),
         prompt=shot.prompt, negative=shot.negative, seed=shot_seed(shot, take), frames=frames, fps=fps,
         width=width, height=height, first_frame=first_frame, last_frame=last_frame, prefix=prefix,
-        context=context, source=source)
+        context=context, source=source, references=references)
+
+
+def backend_references(shot: PlannedShot, plan: Plan, caps: Capabilities, backend_name: str = "") -> tuple:
+    """The reference images of ``shot``'s cast that go to its backend.
+
+    An image-first shot already carries its characters in its keyframe, so it sends them only when
+    the backend takes them all; any other shot with more than the backend takes is an input error.
+    """
+    from ..schema.cast import shot_references
+
+    refs = shot_references(getattr(shot, "cast", ()))
+    limit = int(getattr(caps, "max_references", 0))
+    if len(refs) <= limit:
+        return refs
+    if shot.index in plan.extra.get("image_first", ()):
+        return ()
+    raise InputError(f"shots[{shot.index}]: {len(refs)} reference images, but backend {backend_name!r} takes "
+                     f"{limit or 'none'}; give the shot's characters fewer ref: images, or set keyframes: true "
+                     "to place them with an image model first")
 
 
 class Stopped(Exception):
@@ -254,8 +274,11 @@ def shot_keyframes(shot: PlannedShot, plan: Plan, store: ClipStore, next_clips=N
     """Conditioning images of a shot: ``first`` (its first_frame or character image) and ``last``
     (its last_frame image, or the next shot's first frame for ``last_frame: next``)."""
     kf = {}
+    keyframe = plan.extra.get("keyframes", {}).get(shot.index)
     if shot.spec.first_frame is not None:
         kf["first"] = store.put_frame(_load_image(shot.spec.first_frame, f"shots[{shot.index}].first_frame"))
+    elif keyframe is not None:  # the approved keyframe of an image-first shot
+        kf["first"] = store.put_frame(_load_image(Path(keyframe), f"shots[{shot.index}].keyframes"))
     elif shot.characters:
         # a character's reference image opens the first shot that names them
         for name in shot.characters:

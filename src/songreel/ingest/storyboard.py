@@ -167,12 +167,18 @@ def validate_storyboard(data: Any, lines: dict[str, int], path: Path):
     base = path.parent
     resolve = lambda p: p if p is None or p == "next" or Path(p).is_absolute() else (base / p)  # noqa: E731
     shots = [s.model_copy(update={k: resolve(getattr(s, k)) for k in PATH_FIELDS_SHOT}) for s in sb.shots]
-    chars = {k: c.model_copy(update={"image": resolve(c.image)}) for k, c in sb.characters.items()}
+    chars = {k: c.model_copy(update={
+        "image": resolve(c.image), "ref": [resolve(r) for r in c.ref],
+        "looks": {n: lk.model_copy(update={"ref": [resolve(r) for r in lk.ref]}) for n, lk in c.looks.items()},
+    }) for k, c in sb.characters.items()}
     sb = sb.model_copy(update={"song": resolve(sb.song), "lyrics": resolve(sb.lyrics), "shots": shots,
                                "characters": chars})
     sb._path = path
     sb._lines = lines
     _check_characters(sb, path, lines)
+    from .cast import check_cast
+
+    check_cast(sb)
     return sb
 
 
@@ -237,7 +243,9 @@ def _model_at(field: str):
     head = field.split(".")[-1]
     head = head.split("[")[0]
     return {"shots": S.ShotSpec, "video": S.VideoSpec, "zoom": S.ZoomSpec, "encode": S.EncodeSpec,
-            "analysis": S.AnalysisOptions, "sections": S.SectionOverride, "executor": S.ExecutorSpec}.get(head) or (
+            "analysis": S.AnalysisOptions, "sections": S.SectionOverride, "executor": S.ExecutorSpec,
+            "images": S.ImagesSpec}.get(head) or (
+        S.LookSpec if field.startswith("characters.") and ".looks." in field else
         S.CharacterSpec if field.startswith("characters.") else None)
 
 

@@ -20,6 +20,7 @@ from ..schema.analysis import Analysis, Section
 from ..schema.plan import Plan, PlannedShot, PlannedTransition, Segment
 from ..schema.storyboard import LENGTH_ACCEPTED, Anchor, BackendSpec, Length, ShotSpec, Storyboard
 from ..timebase import format_time, frames_in, seconds_to_frame
+from .cast import expand, resolve_cast
 from .grid import Grid
 from .sections import describe_sections, find_section, section_name_at, section_occurrences  # noqa: F401
 from .wording import bars_beats, plural
@@ -163,15 +164,16 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
         limit = segment_limit(backend) if segment_limit else None
         segs = _segments(a - heads[i], b + tails[i], limit, grid)
         start_pos = starts[i] if i > 0 else 0.0
+        section = section_name_at(grid.time_of(start_pos) if i > 0 else 0.0, sections)
+        cast = resolve_cast(spec, storyboard, section)
         planned.append(PlannedShot(
             index=i, name=spec.name or f"shot {i + 1}", spec=spec,
-            prompt=resolve_prompt(spec, storyboard), negative=_negative(spec, storyboard),
-            seed=_seed(spec, storyboard, names), backend=backend, start=a, end=b, head=heads[i], tail=tails[i],
-            transition=trans[i], segments=segs,
+            prompt=resolve_prompt(spec, storyboard, cast), negative=_negative(spec, storyboard),
+            seed=_seed(spec, storyboard, names, cast), backend=backend, start=a, end=b, head=heads[i],
+            tail=tails[i], transition=trans[i], segments=segs,
             start_beat=int(round(starts[i])), end_beat=int(round(ends[i])),
-            position=grid.position(start_pos),
-            section=section_name_at(grid.time_of(start_pos) if i > 0 else 0.0, sections),
-            characters=names, takes=spec.takes, notes=tuple(notes[i]),
+            position=grid.position(start_pos), section=section,
+            characters=names, takes=spec.takes, notes=tuple(notes[i]), cast=cast,
         ))
     sec_frames = tuple((s.label, seconds_to_frame(s.start, fps), min(total, seconds_to_frame(s.end, fps)))
                        for s in sections)
@@ -183,7 +185,9 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
         downbeat_beats=tuple(in_song.index(d) for d in grid.downbeats if d in in_song),
         sections=sec_frames, shots=tuple(planned), look=storyboard.look, zoom=storyboard.zoom,
         encode=storyboard.encode, warnings=tuple(warnings),
-        extra={"character_images": {k: str(c.image) for k, c in storyboard.characters.items() if c.image}},
+        extra={"character_images": {k: str(c.image) for k, c in storyboard.characters.items() if c.image},
+               "image_first": tuple(i for i, spec in enumerate(shots) if spec.prompt is not None and (
+                   storyboard.keyframes if spec.keyframes is None else spec.keyframes))},
     )
 
 
@@ -285,12 +289,12 @@ def _resolve(anchor: Anchor, grid: Grid, sections, lyrics, sb: Storyboard, field
 # prompts and seeds
 
 
-def resolve_prompt(spec: ShotSpec, sb: Storyboard) -> str:
-    """The full prompt: ``{name}`` replaced by the character description, the style appended."""
+def resolve_prompt(spec: ShotSpec, sb: Storyboard, cast=()) -> str:
+    """The full prompt: ``{name}`` replaced by the character description (of the look ``cast``
+    selected, if any), the style appended."""
     if spec.prompt is None:
         return f"footage: {spec.clip.name}" if spec.clip else ""
-    text = re.sub(r"\{([A-Za-z_][\w\-]*)\}", lambda m: sb.characters[m.group(1)].description
-                  if m.group(1) in sb.characters else m.group(0), spec.prompt)
+    text = expand(spec.prompt, cast, sb)
     if sb.style:
         text = f"{text.rstrip().rstrip(',.')}, {sb.style}"
     return text
@@ -307,7 +311,7 @@ def _characters(spec: ShotSpec) -> tuple[str, ...]:
     return tuple(dict.fromkeys(re.findall(r"\{([A-Za-z_][\w\-]*)\}", spec.prompt)))
 
 
-def _seed(spec: ShotSpec, sb: Storyboard, names) -> int:
+def _seed(spec: ShotSpec, sb: Storyboard, names, cast=()) -> int:
     """The shot's seed: its own; else its first character's; else derived from the prompt text.
 
     Deriving from the text (not the index) keeps seeds stable when shots are inserted or reordered,
@@ -315,6 +319,9 @@ def _seed(spec: ShotSpec, sb: Storyboard, names) -> int:
     """
     if spec.seed is not None:
         return spec.seed
+    for member in cast:   # a look's seed, else the character's
+        if member.seed is not None:
+            return member.seed
     for name in names:
         if sb.characters[name].seed is not None:
             return sb.characters[name].seed

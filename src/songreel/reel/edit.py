@@ -89,6 +89,9 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
     try:
         plan = full_plan(sb, analysis, backends)
         store = ClipStore(store_dir(sb))
+        from ..generate.keyframes import attach_keyframes  # image-first shots open on their keyframe
+
+        plan = attach_keyframes(sb, plan, store_dir(sb))
         if locked:
             check_locked_plan(sb, lock, plan)
         picks = picks_from_lock(plan, lock, notes)
@@ -181,6 +184,9 @@ def estimate_cost(storyboard):
     backends = Backends(project_info(sb))
     try:
         plan = full_plan(sb, analysis, backends)
+        from ..generate.keyframes import attach_keyframes
+
+        plan = attach_keyframes(sb, plan, store_dir(sb), make=False)
         return plan, estimate_spend(plan, ClipStore(store_dir(sb), clean=False), backends)
     finally:
         backends.close()

@@ -43,6 +43,9 @@ def referenced_keys(storyboard) -> set:
         if plan.look == "infinite-zoom":  # its nesting layers are keyed by generate/zoom_nesting.py
             raise InputError("uses the infinite-zoom look, whose clips gc cannot yet tell apart")
         store = ClipStore(store_dir(sb), clean=False)
+        from ..generate.keyframes import attach_keyframes  # image-first shots are keyed on their keyframe
+
+        plan = attach_keyframes(sb, plan, store_dir(sb), make=False)
         keys = resolve_keys(plan, store, backends, picks=picks_from_lock(plan, lock))
     finally:
         backends.close()

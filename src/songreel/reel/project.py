@@ -135,8 +135,10 @@ def full_plan(sb, analysis, backends):
     """The plan a render uses: :func:`make_plan`, then the infinite-zoom layout when the storyboard has
     that look (its levels, pre-rolled, must still fit in one backend call)."""
     from ..generate.base import max_project_frames
+    from ..generate.references import check_references
 
     plan = make_plan(sb, analysis, backends)
+    check_references(sb, plan, backends)
     if plan.look == "infinite-zoom":
         from ..plan.zoom import plan_zoom
 

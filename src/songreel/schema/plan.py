@@ -83,6 +83,8 @@ class PlannedShot:
     characters: tuple[str, ...] = ()
     takes: int = 1
     notes: tuple[str, ...] = ()
+    cast: tuple = ()
+    """:class:`~songreel.schema.cast.CastMember` per character in the shot: resolved look and references."""
 
     @property
     def frames(self) -> int:
@@ -190,6 +192,7 @@ class Plan:
                     "frames": s.transition.frames, "cut_frame": s.transition.cut},
                 "segments": [{"start_frame": g.start, "frames": g.frames} for g in s.segments],
                 "characters": list(s.characters), "takes": s.takes, "notes": list(s.notes),
+                **({"cast": [c.to_dict() for c in s.cast]} if any(c.look or c.references for c in s.cast) else {}),
             } for s in self.shots],
             "warnings": list(self.warnings),
         }

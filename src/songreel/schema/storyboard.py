@@ -285,18 +285,76 @@ def _parse_backend(value: Any) -> Any:
 BackendField = Annotated[BackendSpec, BeforeValidator(_parse_backend)]
 
 
+def _parse_refs(value: Any) -> Any:
+    """``ref: her.png`` or ``ref: [her-front.png, her-side.png]`` -> a list of paths."""
+    if value is None:
+        return []
+    if isinstance(value, (str, Path)):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, (str, Path)) and str(v).strip() for v in value):
+        return value
+    raise ValueError(f"got {_show(value)}, expected an image file or a list of image files "
+                     "(ref: [her-front.png, her-side.png])")
+
+
+RefsField = Annotated[list[Path], BeforeValidator(_parse_refs)]
+
+
+class LookSpec(Frozen):
+    """One look of a character (an age, a costume): what replaces the character's own description,
+    reference images and seed in the shots that select it. Unset fields fall back to the character's."""
+
+    description: Optional[NonEmptyStr] = None
+    ref: RefsField = Field(default_factory=list)
+    seed: Optional[int] = Field(None, ge=0, lt=2**32)
+
+
+def _parse_look(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"description": value}
+    return value
+
+
 class CharacterSpec(Frozen):
-    """A recurring character: ``{name}`` in a prompt is replaced by ``description``."""
+    """A recurring character: ``{name}`` in a prompt is replaced by ``description``.
+
+    ``ref`` holds reference images of them (they reach the backends that take references, and the
+    keyframe image model); ``looks`` holds named looks (``teen``, ``30s``, ``old``) a shot selects with
+    ``age:`` or the storyboard's ``ages:`` selects by section; ``image`` is the older single picture
+    that opens the first shot naming the character as its first frame.
+    """
 
     description: NonEmptyStr
     image: Optional[Path] = None
-    seed: Optional[int] = None
+    seed: Optional[int] = Field(None, ge=0, lt=2**32)
+    ref: RefsField = Field(default_factory=list)
+    looks: dict[str, Annotated[LookSpec, BeforeValidator(_parse_look)]] = Field(default_factory=dict)
 
 
 def _parse_character(value: Any) -> Any:
     if isinstance(value, str):
         return {"description": value}
     return value
+
+
+def _parse_age(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+class ImagesSpec(Frozen):
+    """The image models of the image-first workflow: ``model`` makes character sheets (text to
+    image), ``edit_model`` places characters into keyframes from their references. ``animatic`` (the
+    default) is the procedural, weight-free preview of both."""
+
+    model: NonEmptyStr = "animatic"
+    edit_model: Optional[NonEmptyStr] = None
+    steps: int = Field(28, ge=1, le=200)
+    guidance: float = Field(4.0, ge=0.0, le=30.0)
+    device: Optional[str] = None
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    max_side: int = Field(1024, ge=64, le=4096)
 
 
 class SectionOverride(Frozen):
@@ -377,6 +435,11 @@ class ShotSpec(Frozen):
     camera: Optional[str] = None
     pulse: float = Field(0.0, ge=0.0, le=0.5)
     interpolate: Optional[Literal["auto", "nearest", "blend", "flow"]] = None
+    age: Optional[Annotated[Union[str, dict[str, str]], BeforeValidator(_parse_age)]] = None
+    """The look of the shot's characters: one look name for all of them (``age: teen``), or one per
+    character (``age: {her: 30s, him: old}``)."""
+    keyframes: Optional[bool] = None
+    """Make this shot image-first (keyframe image, then animate it); None follows the storyboard."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True,
                               populate_by_name=True)
@@ -419,6 +482,10 @@ class Storyboard(Frozen):
     executor: Annotated[ExecutorSpec, BeforeValidator(_parse_executor)] = ExecutorSpec()
     color_match: float = Field(0.0, ge=0.0, le=1.0)
     seed: int = Field(0, ge=0, lt=2**32)
+    ages: dict[str, Annotated[str, BeforeValidator(_parse_age)]] = Field(default_factory=dict)
+    """Look by section label (``{verse: teen, chorus: 30s}``) for shots without their own ``age:``."""
+    keyframes: bool = False
+    images: ImagesSpec = ImagesSpec()
 
     _path: Optional[Path] = PrivateAttr(default=None)
     _lines: dict = PrivateAttr(default_factory=dict)

@@ -156,7 +156,7 @@ class HostedBackend(abc.ABC):
         last = info.last_frame if self.options.last_frame is None else self.options.last_frame
         return Capabilities(native_fps=self.fps, durations=tuple(Fraction(d) for d in info.durations),
                             sizes=tuple(info.sizes), first_frame=info.first_frame, last_frame=last,
-                            size_multiple=2)
+                            size_multiple=2, max_references=info.references)
 
     def key_context(self) -> dict:
         """Options that change the pixels (go into every request key); only those the storyboard set."""
