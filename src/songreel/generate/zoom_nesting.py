@@ -207,7 +207,7 @@ def _animatic_level(plan: Plan, lv, store: ClipStore) -> ClipRef:
     from .animatic import ZOOM_VERSION, render_zoom_level
 
     shot = plan.shots[lv.shot]
-    layout = plan.extra["zoom"]
+    layout = plan.layout
     inner = lv.index + 1 < len(layout.levels)
     label = shot.name + (f" ({lv.sub + 1}/{lv.subs})" if lv.subs > 1 else "") + \
         (f" · bar {shot.position}" if shot.position and lv.sub == 0 else "")

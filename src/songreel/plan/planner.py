@@ -167,7 +167,9 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
     sec_frames = tuple((s.label, seconds_to_frame(s.start, fps), min(total, seconds_to_frame(s.end, fps)))
                        for s in sections)
     in_song = [i for i, f in enumerate(grid.frames) if 0 <= f < total]
-    return Plan(
+    from .look import resolve_look  # what assembly needs, resolved here once
+
+    return resolve_look(Plan(
         title=storyboard.title, fps=fps, width=storyboard.video.width, height=storyboard.video.height,
         duration=float(analysis.duration), total_frames=total, tempo=float(analysis.tempo), meter=grid.meter,
         beat_frames=tuple(grid.frames[i] for i in in_song),
@@ -175,7 +177,7 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
         sections=sec_frames, shots=tuple(planned), look=storyboard.look, zoom=storyboard.zoom,
         encode=storyboard.encode, warnings=tuple(warnings),
         extra={"character_images": {k: str(c.image) for k, c in storyboard.characters.items() if c.image}},
-    )
+    ), storyboard)
 
 
 LENGTH_HELP = '"N bars", "N beats" or "N s"'
