@@ -315,10 +315,18 @@ class FrameSampler:
 
     def at(self, t: float) -> np.ndarray:
         """RGB frame showing at ``t`` seconds from the first frame (display-rotated)."""
+        self.at_raw(t)
+        return self._rgb(self._cur)
+
+    def frame_at(self, t: float):
+        """``(av.VideoFrame, rotation)`` of the frame showing at ``t`` (as :meth:`at`, undecoded to RGB)."""
+        self.at_raw(t)
+        return self._cur[1], self._cur[2]
+
+    def at_raw(self, t: float) -> None:
         while self._next is not None and self._next[0] <= t + 1e-6:
             self._cur = self._next
             self._advance()
-        return self._rgb(self._cur)
 
     def blend_at(self, t: float) -> np.ndarray:
         """Like :meth:`at`, but between two source frames the picture is their mix weighted by where
@@ -354,6 +362,93 @@ class FrameSampler:
             self._container.close()
         except Exception:
             pass
+
+
+class FootageFrames:
+    """The frames of a footage clip made from the user's file on the fly (see
+    :class:`songreel.schema.clip.FootageConform`): no transcoded copy exists.
+
+    Frames are asked for in increasing order (a looping shot rewinds the decoder by itself). A
+    source frame already yuv420p at the output size, unrotated and without alpha, is returned as the
+    decoded ``av.VideoFrame`` itself (no conversion); others are fitted by :func:`fit_frame`.
+    """
+
+    def __init__(self, conform, *, field: str = "clip"):
+        self.c = conform
+        self.field = field
+        self._sampler: Optional[FrameSampler] = None
+        self._still = None
+        self._last_t = -1.0
+
+    def _open(self) -> FrameSampler:
+        if self._sampler is None:
+            self._sampler = FrameSampler(self.c.source, field=self.field)
+        return self._sampler
+
+    def source_time(self, i: int) -> float:
+        """Seconds into the source shown by clip frame ``i``."""
+        c = self.c
+        fps = float(c.fps)
+        t = (c.offset + i) / fps
+        if c.fit == "stretch":
+            t = t * c.usable / max(c.total / fps, 1e-9)
+        elif c.fit == "loop":
+            t = t % c.usable
+        else:  # hold the last frame
+            t = min(t, c.usable - 1e-3)
+        return t + c.start_in
+
+    def picture(self, i: int):
+        """Clip frame ``i`` as an ``av.VideoFrame`` in yuv420p at the clip size."""
+        c = self.c
+        if c.still:
+            if self._still is None:
+                self._still = self._open().at(0.0)
+                self.close()
+            u = (c.offset + i) / max(c.total - 1, 1)
+            return fit_frame(self._still, c.width, c.height, c.mode, zoom=1.0 + c.push * u, out_format="yuv420p")
+        t = self.source_time(i)
+        sampler = self._open()
+        if t < self._last_t:
+            sampler.restart()
+        self._last_t = t
+        if c.fit == "stretch":  # a slowed-down clip blends neighbouring frames instead of stuttering
+            return fit_frame(sampler.blend_at(t), c.width, c.height, c.mode, out_format="yuv420p")
+        frame, rot = sampler.frame_at(t)
+        if not rot and frame.format.name == "yuv420p" and frame.width == c.width and frame.height == c.height:
+            return frame
+        return fit_frame(FrameSampler._rgb((0.0, frame, rot)), c.width, c.height, c.mode, out_format="yuv420p")
+
+    def rgb(self, i: int) -> np.ndarray:
+        """Clip frame ``i`` as ``(H, W, 3)`` uint8 RGB (what the screen shows, for chaining)."""
+        return self.picture(i).to_ndarray(format="rgb24")
+
+    def close(self) -> None:
+        if self._sampler is not None:
+            self._sampler.close()
+            self._sampler = None
+
+
+def clip_frame_rgb(clip, index: int) -> np.ndarray:
+    """RGB ``(H, W, 3)`` of frame ``index`` of a :class:`~songreel.schema.clip.ClipRef` (a stored clip
+    decoded in order, or footage made on the fly from its source)."""
+    import av
+
+    if clip.conform is not None:
+        frames = FootageFrames(clip.conform)
+        try:
+            return frames.rgb(min(max(index, 0), clip.frames - 1))
+        finally:
+            frames.close()
+    last = None
+    with av.open(str(clip.path)) as c:
+        for i, frame in enumerate(c.decode(video=0)):
+            last = frame
+            if i >= index:
+                break
+    if last is None:
+        raise MediaError(f"{clip.path}: clip has no frames")
+    return last.to_ndarray(format="rgb24")
 
 
 def _decode_with_alpha(container, vs):

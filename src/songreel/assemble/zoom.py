@@ -303,6 +303,16 @@ class LevelSource:
 
     def picture(self, f: int) -> Picture:
         want = self._want(f)
+        if self.clip.conform is not None:  # footage conformed on the fly from the user's file
+            if self._container is None:
+                from ..media import FootageFrames
+
+                self._container = FootageFrames(self.clip.conform)
+            if self._picture is None or self._picture_index != want:
+                frame = self._container.picture(want)
+                self._picture = Picture.from_yuv(self._conform(frame), self.width, self.height)
+                self._picture_index = want
+            return self._picture
         if self._container is None:
             import av
 

@@ -275,6 +275,10 @@ def frame_at(ref: ClipRef, index: int) -> np.ndarray:
         if tail.ndim == 3:
             tail = tail[None]
         return tail[index - (ref.frames - len(tail))]
+    if ref.conform is not None:  # footage conformed on the fly from the user's file
+        from ..media import clip_frame_rgb
+
+        return clip_frame_rgb(ref, index)
     import av
 
     with av.open(str(ref.path)) as c:
