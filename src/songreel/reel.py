@@ -259,7 +259,8 @@ def remove_stale_output_temps(out: Path) -> list:
 
 def build_edit(storyboard, *, progress: Optional[Progress] = None, stop: Optional[threading.Event] = None,
                timing: Optional[dict] = None, confirm: Optional[Callable] = None, takes: Optional[int] = None,
-               locked: bool = False, write_lock: bool = True, candidates: bool = True):
+               locked: bool = False, write_lock: bool = True, candidates: bool = True,
+               eta_out: Optional[list] = None):
     """Analyse, plan and generate (or reuse) every clip: everything but the final encode.
 
     ``confirm(estimate) -> bool`` is asked before anything is generated when the clips to make would
@@ -328,6 +329,8 @@ def build_edit(storyboard, *, progress: Optional[Progress] = None, stop: Optiona
             if (estimate.dollars is None or estimate.dollars > 0) and estimate.new_segments and not confirm(estimate):
                 raise SongreelError("stopped before generating: nothing was submitted or spent")
         eta = _Eta(plan, store, backends, progress, picks=picks, takes=takes, candidates=candidates)
+        if eta_out is not None:  # the render's ETA goes on through assembly; the Edit stays plain data
+            eta_out.append(eta)
         from .generate.runner import takes_of
 
         total_segments = sum(len(s.segments) * (takes_of(s, takes) if candidates and plan.look != "infinite-zoom"
@@ -366,10 +369,10 @@ def build_edit(storyboard, *, progress: Optional[Progress] = None, stop: Optiona
     if write_lock and not locked and sb.path is not None:
         _write_lock(sb, raw[0], plan, lock, picks, summary, takes)
     return Edit(plan=plan, song=Path(sb.song), clips=tuple(summary.clips), analysis=analysis,
-                extra={"generated": summary.generated, "reused": summary.reused, "storyboard": sb,
+                extra={"generated": summary.generated, "reused": summary.reused,
                        "takes_generated": getattr(summary, "takes_generated", 0),
                        "takes_reused": getattr(summary, "takes_reused", 0), "notes": notes,
-                       "picks": picks, "eta": eta})
+                       "picks": picks})
 
 
 class _Eta:
@@ -591,7 +594,9 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
         check_output_file(Path(otio), sb, force=force, suffixes=(".otio", ".xml", ".edl"))
     timing: dict = {}
     remove_stale_output_temps(out)
-    edit = build_edit(sb, progress=progress, stop=stop, timing=timing, confirm=confirm, takes=takes, locked=locked)
+    eta_box: list = []
+    edit = build_edit(sb, progress=progress, stop=stop, timing=timing, confirm=confirm, takes=takes, locked=locked,
+                      eta_out=eta_box)
     plan = edit.plan
     check_output(out, sb, force=force)  # again: the file may have appeared while clips were made
     lyrics = None
@@ -607,7 +612,7 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     elif burn_lyrics:
         raise InputError("--burn-lyrics: the storyboard has no 'lyrics:' file (LRC or SRT) to burn in")
     t2 = time.monotonic()
-    eta = edit.extra.get("eta")
+    eta = eta_box[0] if eta_box else None
 
     def report_frame(d, n):
         progress.advance("assemble", d, n)
@@ -618,7 +623,8 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     if progress:
         progress.stage("assemble", plan.total_frames)
     try:
-        result = assemble(edit, out, overlay=overlay, on_frame=report_frame if progress else None, replace=force)
+        result = assemble(edit, out, overlay=overlay, on_frame=report_frame if progress else None, replace=force,
+                          chunk_dir=store_dir(sb) / "chunks")
     except KeyboardInterrupt:
         raise Interrupted(f"while assembling; {out} was not written (finished clips are kept and will "
                           "be reused)") from None
@@ -651,7 +657,7 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
         doc.setdefault("takes", {})["picked"] = {str(k + 1): v + 1 for k, v in edit.extra["picks"].items()}
     rp = write_report(doc, report_path(out))
     return RenderResult(video=out, report_path=rp, report=doc, edit=edit,
-                        warnings=list(plan.warnings) + list(edit.extra.get("notes", ())))
+                        warnings=list(plan.warnings) + list(edit.extra.get("notes", ())) + list(result.warnings))
 
 
 def check_output_file(out: Path, sb, *, force: bool, suffixes: tuple) -> Path:

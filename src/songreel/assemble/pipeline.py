@@ -56,7 +56,10 @@ class AssemblyResult:
         joined from chunks already encoded), ``chunks`` ({``total``, ``reused``, ``encoded``}, with a
         chunk cache), ``x264_threads`` (0 = auto), ``x264_thread_type`` (``FRAME``: x264 frame threads,
         not sliced), ``codec``, ``crf``, ``preset``, ``cpu_s`` (process CPU during the assembly),
-        ``compose_cpu_s`` (the compose thread's own CPU), ``color_match``.
+        ``compose_cpu_s`` (the compose thread's own CPU), ``color_match``, ``warnings``.
+    warnings : tuple of str
+        Notes for the user (footage far below the output size, a footage source stored as a conformed
+        copy and why).
     """
 
     path: Path
@@ -65,6 +68,22 @@ class AssemblyResult:
     audio_mode: str
     seams: tuple = ()
     stats: dict = field(default_factory=dict, compare=False, hash=False)
+    warnings: tuple = ()
+
+
+def clip_warnings(edit: Edit) -> tuple:
+    """One line per thing the user should know about the clips: footage far below the output size,
+    footage that had to be stored as a conformed copy (and why)."""
+    out = []
+    for shot, clips in zip(edit.plan.shots, edit.clips):
+        for c in clips:
+            prov = c.provenance if isinstance(c.provenance, dict) else {}
+            for w in prov.get("warnings", ()):
+                out.append(f"shot {shot.index + 1}: {w}")
+            if prov.get("conformed_copy"):
+                out.append(f"shot {shot.index + 1}: footage {prov.get('source', c.path)} is stored as a conformed copy "
+                           f"(not read on the fly): {prov['conformed_copy']}")
+    return tuple(dict.fromkeys(out))
 
 
 class _Producer:
@@ -218,7 +237,11 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
                   "decoder_threads": decoder_thread_count(decoder_threads),
                   "cpu_s": round(_cpu() - cpu0, 3), "compose_cpu_s": round(produced, 3)})
     seams = tuple(compositor.seams()) if compositor is not None else ()
-    return AssemblyResult(out, done, time.monotonic() - started, audio_mode, seams=seams, stats=stats)
+    warnings = clip_warnings(edit)
+    if warnings:
+        stats["warnings"] = list(warnings)
+    return AssemblyResult(out, done, time.monotonic() - started, audio_mode, seams=seams, stats=stats,
+                          warnings=warnings)
 
 
 def _assemble_whole(edit, tmp, encode, compositor, overlay, threads, on_frame):
