@@ -9,6 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from conftest import write_storyboard
 from songreel import reel
@@ -93,7 +94,8 @@ def test_chunked_film_has_the_frames_and_timing_of_one_continuous_encode(tmp_pat
     whole = assemble(res.edit, tmp_path / "whole.mp4")
     assert whole.stats["encoded_frames"] == res.edit.plan.total_frames
     a, b = frame_hashes(res.video), frame_hashes(whole.path)
-    assert [p for p, _ in a] == [p for p, _ in b] == list(range(len(a)))
+    pts = [p for p, _ in a]
+    assert pts == [p for p, _ in b] == [k * pts[1] for k in range(res.edit.plan.total_frames)]
     ya, yb = decode_y(res.video), decode_y(whole.path)
     assert psnr(ya, yb) > 40  # two encodes of the same frames (crf 23 ultrafast)
     assert [s["frame"] for s in res.report["seams"]] == [s["frame"] for s in whole.seams]
@@ -158,8 +160,9 @@ def test_footage_is_read_on_the_fly_and_shows_what_a_transcoded_copy_showed(tmp_
     sb = write_storyboard(tmp_path, FOOTAGE, song=song_120)
     res = reel.render(sb, tmp_path / "film.mp4")
     store = tmp_path / ".songreel" / "clips"
-    assert not list(store.glob("*.mp4")), "a footage source was transcoded into the store"
     clips = res.edit.clips
+    # the store holds the animatic shot's clip and no transcoded copy of any footage
+    assert sorted(p.stem for p in store.glob("*.mp4")) == [clips[2][0].key]
     for i in (0, 1, 3):
         (c,) = clips[i]
         assert c.conform is not None and Path(c.path).parent == foot
@@ -184,8 +187,31 @@ def test_footage_is_read_on_the_fly_and_shows_what_a_transcoded_copy_showed(tmp_
         old.append((c.with_(path=path, conform=None),))
     before = assemble(res.edit.with_(clips=tuple(old)), tmp_path / "before.mp4")
     a, b = frame_hashes(res.video), frame_hashes(before.path)
-    assert [p for p, _ in a] == [p for p, _ in b] == list(range(res.edit.plan.total_frames))
+    pts = [p for p, _ in a]
+    assert pts == [p for p, _ in b] == [k * pts[1] for k in range(res.edit.plan.total_frames)]
     assert psnr(decode_y(res.video), decode_y(before.path)) > 35
     from songreel.assemble.encode import probe_output
 
     assert probe_output(res.video) == probe_output(before.path)
+
+
+@pytest.mark.slow
+def test_the_progress_moves_through_assembly_for_encoded_and_reused_chunks(tmp_path, song_120):
+    events = []
+
+    class Seen(reel.Progress):
+        def advance(self, name, done, total=None, note=""):
+            if name == "assemble":
+                events.append((done, total))
+
+    sb = write_storyboard(tmp_path, SHOTS, song=song_120)
+    first = reel.render(sb, tmp_path / "one.mp4", progress=Seen())
+    total = first.edit.plan.total_frames
+    assert len(events) == total and events[-1] == (total, total)
+    assert [d for d, _ in events] == sorted(d for d, _ in events)
+    events.clear()
+    sb.write_text(sb.read_text().replace("a road trip, summer", "a road trip, winter"))
+    reel.render(sb, tmp_path / "two.mp4", progress=Seen())
+    done = [d for d, _ in events]
+    # reused chunks advance the bar a chunk at a time, encoded ones a frame at a time
+    assert done == sorted(done) and done[-1] == total and 10 < len(done) < total

@@ -349,6 +349,30 @@ class FrameSampler:
             rgb = np.ascontiguousarray(np.rot90(rgb, k=-(rot // 90)))
         return rgb
 
+    def seek(self, t: float) -> None:
+        """Jump to the keyframe at or before ``t`` (seconds from the first frame), so that reading
+        from ``t`` on does not decode everything before it. Frames decoded from a keyframe are the
+        frames a decode from the start gives (closed GOPs: H.264 IDR, VP8/VP9); a seek that lands
+        past ``t`` falls back to decoding from the start."""
+        vs = self._stream
+        if vs.time_base is None or t <= 1.0:
+            return
+        target = int((self._t0 + max(0.0, t - 0.5)) / float(vs.time_base))
+        try:
+            self._container.seek(target, stream=vs, backward=True)
+        except Exception:  # not seekable: decode from the start
+            self.restart()
+            return
+        t0 = self._t0
+        self._frames = _decode_with_alpha(self._container, vs)
+        self._cur = self._next = None
+        self._advance()
+        self._cur = self._next
+        self._advance()
+        self._t0 = t0
+        if self._cur is None or self._cur[0] > t + 1e-6:
+            self.restart()
+
     @property
     def exhausted(self) -> bool:
         return self._next is None
@@ -368,14 +392,17 @@ class FootageFrames:
     """The frames of a footage clip made from the user's file on the fly (see
     :class:`songreel.schema.clip.FootageConform`): no transcoded copy exists.
 
-    Frames are asked for in increasing order (a looping shot rewinds the decoder by itself). A
+    Frames are asked for in increasing order (a looping shot rewinds the decoder by itself); with
+    ``seek`` the decoder jumps to the keyframe before the first frame asked for (the tail frames made
+    for chaining), otherwise it decodes from the start, which is exact for any stream. A
     source frame already yuv420p at the output size, unrotated and without alpha, is returned as the
     decoded ``av.VideoFrame`` itself (no conversion); others are fitted by :func:`fit_frame`.
     """
 
-    def __init__(self, conform, *, field: str = "clip"):
+    def __init__(self, conform, *, field: str = "clip", seek: bool = False):
         self.c = conform
         self.field = field
+        self.seek = seek
         self._sampler: Optional[FrameSampler] = None
         self._still = None
         self._last_t = -1.0
@@ -408,9 +435,13 @@ class FootageFrames:
             u = (c.offset + i) / max(c.total - 1, 1)
             return fit_frame(self._still, c.width, c.height, c.mode, zoom=1.0 + c.push * u, out_format="yuv420p")
         t = self.source_time(i)
+        fresh = self._sampler is None
         sampler = self._open()
         if t < self._last_t:
             sampler.restart()
+            fresh = True
+        if fresh and self.seek:
+            sampler.seek(t)
         self._last_t = t
         if c.fit == "stretch":  # a slowed-down clip blends neighbouring frames instead of stuttering
             return fit_frame(sampler.blend_at(t), c.width, c.height, c.mode, out_format="yuv420p")

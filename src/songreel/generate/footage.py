@@ -92,7 +92,7 @@ class FootageBackend:
         if warning:
             provenance["warnings"] = [warning]
         reason = None if info.is_image else copy_reason(src)
-        frames = FootageFrames(conform, field=field)
+        frames = FootageFrames(conform, field=field, seek=reason is None)
         tail = []
         try:
             if reason is None:  # the reference: only the last frames are made now, for chaining
