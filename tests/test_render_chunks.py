@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import write_storyboard
+
 from songreel import reel
 
 SHOTS = """\

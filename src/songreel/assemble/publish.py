@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+
 def publish(tmp: Path, out: Path, *, replace: bool) -> None:
     """Make the finished file appear under its final name, durably: fsync, then rename (or link, which
     refuses to clobber a file someone put there meanwhile), then fsync the folder."""

@@ -29,8 +29,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..schema.zoom import MIN_PIXELS, ZoomLayout
 from ..schema.clip import ClipRef
+from ..schema.zoom import MIN_PIXELS, ZoomLayout
 
 RESAMPLE_OUTER = "bicubic"     # the magnified outermost level
 RESAMPLE_INNER = "bilinear"    # pasted (downscaled) levels: antialiased triangle filter
