@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_storyboard
+from conftest import decode_rgb, write_storyboard
 
 from songreel import reel
 
@@ -168,9 +168,16 @@ def test_footage_is_read_on_the_fly_and_shows_what_a_transcoded_copy_showed(tmp_
         assert c.conform is not None and Path(c.path).parent == foot
     assert any("tiny.mp4 is 96x54, enlarged 3.3x to 320x180" in w for w in res.warnings)
     assert any("tiny.mp4" in w for w in res.report["assembly"]["warnings"])
-    # the chained shot starts from the footage's last frame, as the screen shows it
-    last = FootageFrames(clips[1][0].conform).rgb(clips[1][0].frames - 1)
-    assert np.array_equal(np.asarray(clips[1][0].last_frame.load()), last)
+    # nothing of the footage was decoded to "generate" it; a chained successor gets its frames as the
+    # screen shows them: the film's frame at the shot's last cut-to-cut frame
+    ref, shot = clips[0][0], res.edit.plan.shots[0]
+    assert ref.last_frame is None and ref.tail is None
+    from songreel.media import clip_frame_rgb
+
+    want = clip_frame_rgb(ref, shot.end - 1 - shot.segments[0].start)
+    assert np.array_equal(want, FootageFrames(ref.conform).rgb(shot.end - 1 - shot.segments[0].start))
+    film = decode_rgb(res.video, [shot.end - 1])[shot.end - 1]
+    assert psnr(film.astype(np.float32), want.astype(np.float32)) > 30
     # the former path: every footage clip transcoded into a store clip first (crf 14, veryfast)
     old = []
     for i, cs in enumerate(clips):
@@ -215,3 +222,33 @@ def test_the_progress_moves_through_assembly_for_encoded_and_reused_chunks(tmp_p
     done = [d for d, _ in events]
     # reused chunks advance the bar a chunk at a time, encoded ones a frame at a time
     assert done == sorted(done) and done[-1] == total and 10 < len(done) < total
+
+
+def test_a_clip_that_fails_mid_film_leaves_no_output_and_no_partial_chunk(tmp_path):
+    from test_assemble import make_edit
+
+    from songreel.assemble import assemble
+    from songreel.errors import MediaError
+
+    edit = make_edit(tmp_path, [dict(end=24, kind="texture1"), dict(end=48, kind="texture2"), dict(kind="texture1")],
+                     total=72)
+    bad = tmp_path / "clip2.mp4"
+    bad.write_bytes(b"not a video")
+    chunks = tmp_path / "chunks"
+    try:
+        assemble(edit, tmp_path / "x.mp4", chunk_dir=chunks)
+    except MediaError as e:
+        assert "clip2.mp4" in str(e)
+    else:
+        raise AssertionError("a broken clip was assembled")
+    assert not (tmp_path / "x.mp4").exists() and not list(tmp_path.glob(".x.tmp-*"))
+    # the chunks finished before the failure are kept (whole); nothing half-written is left
+    assert not [p for p in chunks.iterdir() if ".tmp-" in p.name]
+    kept = sorted(p.suffix for p in chunks.iterdir())
+    assert kept == [".json", ".json", ".mp4", ".mp4"]
+    # and a render with the clip repaired reuses them
+    from test_assemble import write_clip
+
+    write_clip(bad, "texture1", 25)
+    res = assemble(edit, tmp_path / "x.mp4", chunk_dir=chunks)
+    assert res.stats["chunks"] == {"total": 3, "reused": 2, "encoded": 1} and res.frames == 72

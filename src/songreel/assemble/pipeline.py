@@ -272,6 +272,42 @@ def _assemble_whole(edit, tmp, encode, compositor, overlay, threads, on_frame):
             {"encoded_frames": plan.total_frames, "stream_copied_frames": 0}, producer.cpu)
 
 
+class _Finisher:
+    """Finish chunks in order on a thread of its own: flush a chunk's encoder, keep it in the cache,
+    join it to the film. The next chunk's encoder starts meanwhile, so x264's lookahead refills while
+    the last frames of the one before are encoded (a chunk boundary costs no idle core)."""
+
+    def __init__(self):
+        self.q: queue.Queue = queue.Queue(maxsize=1)
+        self.failure: list[BaseException] = []
+        self.thread = threading.Thread(target=self._run, name="songreel-join", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            job = self.q.get()
+            if job is None:
+                return
+            if self.failure:
+                continue
+            try:
+                job()
+            except BaseException as e:  # re-raised in the encoding thread
+                self.failure.append(e)
+
+    def submit(self, job) -> None:
+        if self.failure:
+            raise self.failure[0]
+        self.q.put(job)
+
+    def close(self, ok: bool) -> None:
+        """Wait for the chunks handed over (after a failure too: a finished chunk is kept whole)."""
+        self.q.put(None)
+        self.thread.join()
+        if ok and self.failure:
+            raise self.failure[0]
+
+
 def _assemble_chunks(edit, tmp, encode, compositor, overlay, threads, on_frame, root: Path):
     """Encode the chunks the cache lacks, join every chunk in order by stream copy, mux the song."""
     from .chunks import ChunkCache, chunk_bounds, chunk_keys
@@ -297,48 +333,57 @@ def _assemble_chunks(edit, tmp, encode, compositor, overlay, threads, on_frame, 
                 compositor.probe_stats[c.start + int(f)] = PlaneStats(tuple(mean), tuple(std))
     producer = _Producer(_frames(edit, compositor, todo, overlay)) if todo else None
     joiner = Joiner(tmp, plan.fps, encode, edit.song)
+    finisher = _Finisher()
     ok = False
     done = encoded = copied = 0
-    ctx = (threads, "FRAME")
-    part = None
+    ctx = [threads, "FRAME"]
+    parts: list = []
+    output = None
+
+    def finish(c, output, part, probes):
+        output.close()
+        cc = output.video.codec_context
+        ctx[:] = [cc.thread_count, cc.thread_type.name]
+        cache.put(c, part, {"probes": probes})
+        joiner.add(cache.media(c.key), c.start, c.frames)
+
     try:
         for c in chunks:
-            if found[c.key] is None:
-                part = cache.temp(c.key)
-                output = Output(part, plan.width, plan.height, plan.fps, encode, None, threads=threads)
-                try:
-                    for _ in range(c.frames):
-                        _write(output, producer.get())
-                        done += 1
-                        if on_frame:
-                            on_frame(done, total)
-                    output.close()
-                except BaseException:
-                    output.abort()
-                    raise
-                cc = output.video.codec_context
-                ctx = (cc.thread_count, cc.thread_type.name)
-                probes = {}
-                if compositor is not None:
-                    probes = {str(f - c.start): [list(s.mean), list(s.std)] for f, s in compositor.probe_stats.items()
-                              if c.start <= f < c.end}
-                cache.put(c, part, {"probes": probes})
-                part = None
-                encoded += c.frames
-            else:
+            if found[c.key] is not None:
+                finisher.submit(lambda c=c: joiner.add(cache.media(c.key), c.start, c.frames))
                 done += c.frames
                 copied += c.frames
-            joiner.add(cache.media(c.key), c.start, c.frames)
-            if on_frame and found[c.key] is not None:
-                on_frame(done, total)
+                if on_frame:
+                    on_frame(done, total)
+                continue
+            part = cache.temp(c.key)
+            parts.append(part)
+            output = Output(part, plan.width, plan.height, plan.fps, encode, None, threads=threads)
+            for _ in range(c.frames):
+                _write(output, producer.get())
+                done += 1
+                if on_frame:
+                    on_frame(done, total)
+            probes = {}
+            if compositor is not None:
+                probes = {str(f - c.start): [list(s.mean), list(s.std)] for f, s in compositor.probe_stats.items()
+                          if c.start <= f < c.end}
+            finisher.submit(lambda c=c, o=output, p=part, pr=probes: finish(c, o, p, pr))
+            output = None
+            encoded += c.frames
+        finisher.close(True)
         joiner.close()
         ok = True
     finally:
         try:
+            if not ok:
+                finisher.close(False)
+                if output is not None:
+                    output.abort()
             if producer is not None:
                 producer.finish(ok)
         finally:
-            if part is not None:
+            for part in parts:
                 part.unlink(missing_ok=True)
             if not ok:
                 joiner.abort()
@@ -346,7 +391,7 @@ def _assemble_chunks(edit, tmp, encode, compositor, overlay, threads, on_frame, 
     reused = sum(1 for c in chunks if found[c.key] is not None)
     extra = {"encoded_frames": encoded, "stream_copied_frames": copied,
              "chunks": {"total": len(chunks), "reused": reused, "encoded": len(chunks) - reused}}
-    return total, joiner.audio_mode, ctx, extra, producer.cpu if producer is not None else 0.0
+    return total, joiner.audio_mode, tuple(ctx), extra, producer.cpu if producer is not None else 0.0
 
 
 def _cpu() -> float:

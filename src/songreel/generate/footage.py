@@ -3,9 +3,10 @@ held or stretched to the shot's length.
 
 Nothing is transcoded: a footage clip is a reference — the source's content hash plus the conform
 settings (:class:`~songreel.schema.clip.FootageConform`) — and the assembly decodes the source and
-conforms it on the fly (:class:`songreel.media.FootageFrames`), one generation of loss fewer. Only the
-last frames are made here, for a chained successor. A source whose frames cannot be placed exactly on
-the fly gets a conformed copy in the store, and its provenance says why (:func:`copy_reason`).
+conforms it on the fly (:class:`songreel.media.FootageFrames`), one generation of loss fewer; nothing
+is decoded here (a chained successor reads the frames it needs through
+:func:`songreel.media.clip_frame_rgb`). A source whose frames cannot be placed exactly on the fly gets
+a conformed copy in the store, and its provenance says why (:func:`copy_reason`).
 
 Video is retimed on the source's real timestamps (VFR and 29.97 sources stay in sync); rotation
 metadata is honoured; ``fit: stretch`` slows a short clip with frame blending; VP8/VP9 with alpha is
@@ -92,27 +93,27 @@ class FootageBackend:
         if warning:
             provenance["warnings"] = [warning]
         reason = None if info.is_image else copy_reason(src)
-        frames = FootageFrames(conform, field=field, seek=reason is None)
+        if reason is None:  # the reference: nothing is decoded now (a chained successor asks for its
+            # frames through songreel.media.clip_frame_rgb, made exactly as the assembly shows them)
+            provenance["render_seconds"] = round(time.monotonic() - started, 3)
+            return GenerationResult(src, request.frames, request.fps, request.width, request.height,
+                                    provenance=provenance, conform=conform)
+        provenance["conformed_copy"] = reason
+        frames = FootageFrames(conform, field=field)
         tail = []
         try:
-            if reason is None:  # the reference: only the last frames are made now, for chaining
-                for i in range(max(0, request.frames - TAIL_FRAMES), request.frames):
-                    tail.append(frames.rgb(i))
-            else:
-                provenance["conformed_copy"] = reason
-                with ClipWriter(out, request.width, request.height, request.fps, crf=self.crf,
-                                preset=self.preset) as w:
-                    for i in range(request.frames):
-                        rgb = frames.rgb(i)
-                        w.write(rgb)
-                        tail.append(rgb)
-                        del tail[:-TAIL_FRAMES]
+            with ClipWriter(out, request.width, request.height, request.fps, crf=self.crf,
+                            preset=self.preset) as w:
+                for i in range(request.frames):
+                    rgb = frames.rgb(i)
+                    w.write(rgb)
+                    tail.append(rgb)
+                    del tail[:-TAIL_FRAMES]
         finally:
             frames.close()
         provenance["render_seconds"] = round(time.monotonic() - started, 3)
-        return GenerationResult(src if reason is None else out, request.frames, request.fps, request.width,
-                                request.height, provenance=provenance, tail_frames=np.stack(tail),
-                                conform=conform if reason is None else None)
+        return GenerationResult(out, request.frames, request.fps, request.width, request.height,
+                                provenance=provenance, tail_frames=np.stack(tail))
 
 
 #: a source enlarged by more than this (linear) is noted in the render's warnings

@@ -193,8 +193,10 @@ class ClipStore:
 
     def _reference(self, key: str, request: GenerationRequest, result, started: float) -> ClipRef:
         """Record a clip that is the user's own file conformed on the fly (no media written)."""
-        tail = np.asarray(result.tail_frames, dtype=np.uint8)[-TAIL_FRAMES:]
-        last, tail_ref = self.put_frame(tail[-1]), self.put_frames(tail)
+        last = tail_ref = None  # its frames are made from the source when asked for (media.clip_frame_rgb)
+        if result.tail_frames is not None:
+            tail = np.asarray(result.tail_frames, dtype=np.uint8)[-TAIL_FRAMES:]
+            last, tail_ref = self.put_frame(tail[-1]), self.put_frames(tail)
         seconds = time.monotonic() - started
         src = Path(result.conform.source)
         ref = ClipRef(key=key, path=src, frames=result.frames, fps=Fraction(result.fps), width=result.width,
