@@ -133,7 +133,11 @@ class ChunkCache:
     """``<root>/<key>.mp4`` (video only) and ``<key>.json`` (frames, seam statistics, stats)."""
 
     def __init__(self, root: Path):
+        from ..fileio import remove_stale_temps
+
         self.root = Path(root)
+        if self.root.is_dir():  # chunks a killed render was writing
+            remove_stale_temps(self.root)
 
     def media(self, key: str) -> Path:
         return self.root / f"{key}.mp4"
