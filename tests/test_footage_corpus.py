@@ -36,7 +36,8 @@ def footage(tmp: Path, src: Path, *, frames=24, w=96, h=54, fit="loop", conform=
     out = tmp / name
     result = backend.generate(req, out)
     if result.conform is not None:  # a reference: write what the assembly will show, to decode it here
-        from songreel.media import ClipWriter, FootageFrames
+        from songreel.media import ClipWriter
+        from songreel.sampling import FootageFrames
 
         frames = FootageFrames(result.conform)
         with ClipWriter(out, w, h, Fraction(24), crf=8, preset="ultrafast") as cw:

@@ -150,7 +150,8 @@ def test_footage_is_read_on_the_fly_and_shows_what_a_transcoded_copy_showed(tmp_
     former path (each source conformed into a store clip first, then assembled), up to that path's
     own extra encode."""
     from songreel.assemble import assemble
-    from songreel.media import ClipWriter, FootageFrames
+    from songreel.media import ClipWriter
+    from songreel.sampling import FootageFrames
 
     foot = tmp_path / "footage"
     foot.mkdir()
@@ -172,7 +173,7 @@ def test_footage_is_read_on_the_fly_and_shows_what_a_transcoded_copy_showed(tmp_
     # screen shows them: the film's frame at the shot's last cut-to-cut frame
     ref, shot = clips[0][0], res.edit.plan.shots[0]
     assert ref.last_frame is None and ref.tail is None
-    from songreel.media import clip_frame_rgb
+    from songreel.sampling import clip_frame_rgb
 
     want = clip_frame_rgb(ref, shot.end - 1 - shot.segments[0].start)
     assert np.array_equal(want, FootageFrames(ref.conform).rgb(shot.end - 1 - shot.segments[0].start))

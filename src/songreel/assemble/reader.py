@@ -1,7 +1,7 @@
 """Stream a shot's frames at project frame numbers from its clips (one decoder open at a time).
 
 A footage clip (``clip.conform`` set) is no file of its own: its frames are made from the user's
-source on the fly by :class:`songreel.media.FootageFrames` (decoded, retimed, rotated, fitted).
+source on the fly by :class:`songreel.sampling.FootageFrames` (decoded, retimed, rotated, fitted).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ class ShotReader:
         self.close()
         clip = self.clips[j]
         if clip.conform is not None:  # the user's footage, conformed on the fly
-            from ..media import FootageFrames
+            from ..sampling import FootageFrames
 
             footage = FootageFrames(clip.conform, field=f"shot {self.shot.index + 1}: clip")
             self._iter = (footage.picture(i) for i in range(clip.frames))

@@ -305,7 +305,7 @@ class LevelSource:
         want = self._want(f)
         if self.clip.conform is not None:  # footage conformed on the fly from the user's file
             if self._container is None:
-                from ..media import FootageFrames
+                from ..sampling import FootageFrames
 
                 self._container = FootageFrames(self.clip.conform)
             if self._picture is None or self._picture_index != want:

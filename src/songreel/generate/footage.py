@@ -3,9 +3,9 @@ held or stretched to the shot's length.
 
 Nothing is transcoded: a footage clip is a reference — the source's content hash plus the conform
 settings (:class:`~songreel.schema.clip.FootageConform`) — and the assembly decodes the source and
-conforms it on the fly (:class:`songreel.media.FootageFrames`), one generation of loss fewer; nothing
+conforms it on the fly (:class:`songreel.sampling.FootageFrames`), one generation of loss fewer; nothing
 is decoded here (a chained successor reads the frames it needs through
-:func:`songreel.media.clip_frame_rgb`). A source whose frames cannot be placed exactly on the fly gets
+:func:`songreel.sampling.clip_frame_rgb`). A source whose frames cannot be placed exactly on the fly gets
 a conformed copy in the store, and its provenance says why (:func:`copy_reason`).
 
 Video is retimed on the source's real timestamps (VFR and 29.97 sources stay in sync); rotation
@@ -25,7 +25,8 @@ import numpy as np
 from pydantic import Field
 
 from ..errors import InputError, MediaError
-from ..media import ClipWriter, FootageFrames, media_duration, probe_video
+from ..media import ClipWriter, media_duration, probe_video
+from ..sampling import FootageFrames
 from ..schema.clip import FootageConform, GenerationRequest
 from ..schema.storyboard import BackendSpec
 from .base import TAIL_FRAMES, Capabilities, GenerationResult, ProjectInfo
@@ -94,7 +95,7 @@ class FootageBackend:
             provenance["warnings"] = [warning]
         reason = None if info.is_image else copy_reason(src)
         if reason is None:  # the reference: nothing is decoded now (a chained successor asks for its
-            # frames through songreel.media.clip_frame_rgb, made exactly as the assembly shows them)
+            # frames through songreel.sampling.clip_frame_rgb, made exactly as the assembly shows them)
             provenance["render_seconds"] = round(time.monotonic() - started, 3)
             return GenerationResult(src, request.frames, request.fps, request.width, request.height,
                                     provenance=provenance, conform=conform)

@@ -408,7 +408,7 @@ def _load_image(path: Path, field: str):
 
 def _first_frame_of(ref: ClipRef):
     from ..errors import MediaError
-    from ..media import clip_frame_rgb
+    from ..sampling import clip_frame_rgb
 
     try:
         return clip_frame_rgb(ref, 0)

@@ -193,7 +193,7 @@ class ClipStore:
 
     def _reference(self, key: str, request: GenerationRequest, result, started: float) -> ClipRef:
         """Record a clip that is the user's own file conformed on the fly (no media written)."""
-        last = tail_ref = None  # its frames are made from the source when asked for (media.clip_frame_rgb)
+        last = tail_ref = None  # its frames are made from the source when asked for (sampling.clip_frame_rgb)
         if result.tail_frames is not None:
             tail = np.asarray(result.tail_frames, dtype=np.uint8)[-TAIL_FRAMES:]
             last, tail_ref = self.put_frame(tail[-1]), self.put_frames(tail)

@@ -238,7 +238,8 @@ def _footage_level(plan: Plan, lv, store: ClipStore, backends: Backends) -> Clip
     if not info.is_image:
         return _paste_level(plan, lv, store, backends)
     from ..ingest.audio import file_sha256
-    from ..media import FrameSampler, fit_frame
+    from ..media import fit_frame
+    from ..sampling import FrameSampler
 
     req = GenerationRequest(
         backend="zoom-still", model="source", version="1", prompt=shot.prompt, negative="", seed=0, frames=1,
@@ -276,7 +277,7 @@ def frame_at(ref: ClipRef, index: int) -> np.ndarray:
             tail = tail[None]
         return tail[index - (ref.frames - len(tail))]
     if ref.conform is not None:  # footage conformed on the fly from the user's file
-        from ..media import clip_frame_rgb
+        from ..sampling import clip_frame_rgb
 
         return clip_frame_rgb(ref, index)
     import av

@@ -182,7 +182,7 @@ class ClipRef:
         Frames at the start that repeat the previous segment (image chaining); the assembly skips them.
     conform : FootageConform, optional
         Set for footage read from the user's file on the fly: ``path`` is then that file, and its
-        frames are made by :class:`songreel.media.FootageFrames`, not decoded in order.
+        frames are made by :class:`songreel.sampling.FootageFrames`, not decoded in order.
     reused : bool
         True when the store already had it.
     provenance : dict
