@@ -278,7 +278,9 @@ class _Finisher:
     the last frames of the one before are encoded (a chunk boundary costs no idle core)."""
 
     def __init__(self):
-        self.q: queue.Queue = queue.Queue(maxsize=1)
+        self.q: queue.Queue = queue.Queue()
+        self.idle = threading.Event()
+        self.idle.set()
         self.failure: list[BaseException] = []
         self.thread = threading.Thread(target=self._run, name="songreel-join", daemon=True)
         self.thread.start()
@@ -288,16 +290,21 @@ class _Finisher:
             job = self.q.get()
             if job is None:
                 return
-            if self.failure:
-                continue
             try:
-                job()
+                if not self.failure:
+                    job()
             except BaseException as e:  # re-raised in the encoding thread
                 self.failure.append(e)
+            finally:
+                self.idle.set()
 
     def submit(self, job) -> None:
+        """Hand over a job once the one before is done: at most two chunk encoders are alive (the one
+        being fed and the one finishing), so memory stays that of two encoders."""
+        self.idle.wait()
         if self.failure:
             raise self.failure[0]
+        self.idle.clear()
         self.q.put(job)
 
     def close(self, ok: bool) -> None:
