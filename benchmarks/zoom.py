@@ -67,7 +67,7 @@ def _edit(folder: Path, plan, analysis, moving: bool):
     from songreel.schema.clip import ClipRef
     from songreel.schema.edit import Edit
 
-    layout = plan.extra["zoom"]
+    layout = plan.layout
     w, h = plan.width, plan.height
     L = len(layout.levels)
     imgs = [None] * L
@@ -131,7 +131,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         plan, a = _plan(d, w, h)
-        layout = plan.extra["zoom"]
+        layout = plan.layout
         on_screen = []
         for f in range(args.frames):
             c = layout.current(f)

@@ -15,7 +15,8 @@ import pytest
 
 from conftest import cut_frames
 from songreel.assemble import assemble, compose_frames
-from songreel.assemble.camera import CameraMove, PulseEnvelope, parse_camera
+from songreel.assemble.camera import CameraMove, PulseEnvelope
+from songreel.plan.look import parse_camera, resolve_look
 from songreel.assemble.transitions import Crossfade, ZoomThrough, mix
 from songreel.errors import InputError, UnknownNameError
 from songreel.media import ClipWriter
@@ -111,7 +112,8 @@ def make_edit(tmp: Path, shots: list[dict], *, total: int, analysis=None, transi
     plan = Plan(title="t", fps=FPS, width=w, height=h, duration=total / 24, total_frames=total, tempo=120.0,
                 meter=4, beat_frames=tuple(range(0, total, 12)), downbeat_beats=(), sections=(),
                 shots=tuple(planned), encode=EncodeSpec(preset="ultrafast", crf=10),
-                extra={"color_match": color_match or 0.0})
+                color_match=color_match or 0.0)
+    plan = resolve_look(plan)  # camera, pulse and retiming resolved as the planner does
     song = write_song(tmp / "song.wav", total / 24 + 0.1)
     return Edit(plan=plan, song=song, clips=tuple(refs), analysis=analysis)
 
@@ -359,7 +361,12 @@ def test_flow_interpolation_moves_the_picture_instead_of_ghosting(tmp_path):
 
 
 def test_bad_interpolate_option(tmp_path):
-    edit = make_edit(tmp_path, [dict(kind="ramp", interpolate="magic")], total=12)
+    # refused when planned (the planner resolves the mode) ...
+    with pytest.raises(InputError, match='interpolate: got "magic", expected one of auto, nearest, blend, flow'):
+        make_edit(tmp_path, [dict(kind="ramp", interpolate="magic")], total=12)
+    # ... and by assembly for a plan made some other way, before anything is written
+    edit = make_edit(tmp_path, [dict(kind="ramp")], total=12)
+    edit = edit.with_(plan=edit.plan.with_shot(0, interpolate="magic"))
     with pytest.raises(InputError, match='interpolate: got "magic", expected one of auto, nearest, blend, flow'):
         assemble(edit, tmp_path / "x.mp4")
     assert not list(tmp_path.glob(".x.tmp-*"))
@@ -406,7 +413,7 @@ def test_compose_frames_yields_planes(tmp_path):
 
 def test_storyboard_camera_typo_fails_before_generation(tmp_path, song_120):
     from conftest import write_storyboard
-    from songreel.assemble.camera import check_storyboard
+    from songreel.plan.look import check_storyboard
     from songreel.ingest.storyboard import load_storyboard
 
     sb = load_storyboard(write_storyboard(tmp_path, 'shots:\n  - prompt: "a"\n    camera: push-on 1.2\n',

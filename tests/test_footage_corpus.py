@@ -34,8 +34,21 @@ def footage(tmp: Path, src: Path, *, frames=24, w=96, h=54, fit="loop", conform=
                             frames=frames, fps=Fraction(24), width=w, height=h, source=src,
                             context={"fit": fit, "conform": conform, "in": in_, "offset": 0, "shot_frames": frames})
     out = tmp / name
-    backend.generate(req, out)
+    result = backend.generate(req, out)
+    if result.conform is not None:  # a reference: write what the assembly will show, to decode it here
+        from songreel.media import ClipWriter
+        from songreel.sampling import FootageFrames
+
+        frames = FootageFrames(result.conform)
+        with ClipWriter(out, w, h, Fraction(24), crf=8, preset="ultrafast") as cw:
+            for i in range(frames_count(result)):
+                cw.write(frames.rgb(i))
+        frames.close()
     return out
+
+
+def frames_count(result) -> int:
+    return result.frames
 
 
 def decode_rgb_all(path: Path) -> np.ndarray:

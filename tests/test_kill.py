@@ -78,7 +78,7 @@ def finished(store: Path) -> dict:
 
 def temps(folder: Path) -> list[Path]:
     found = [p for p in folder.iterdir() if ".tmp" in p.name]
-    for sub in ("clips", "frames"):
+    for sub in ("clips", "frames", "chunks"):
         d = folder / ".songreel" / sub
         if d.is_dir():
             found += [p for p in d.iterdir() if ".tmp" in p.name]

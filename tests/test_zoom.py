@@ -92,7 +92,7 @@ def still_clip(rgb: np.ndarray, path: Path, fps=Fraction(24), nested=True) -> Cl
 
 
 def still_edit(tmp_path, plan, analysis, imgs):
-    layout = plan.extra["zoom"]
+    layout = plan.layout
     clips = [[None] * len(s.segments) for s in plan.shots]
     for lv in layout.levels:
         clips[lv.shot][lv.sub] = still_clip(imgs[lv.index], tmp_path / f"level{lv.index}.mp4")
@@ -133,7 +133,7 @@ def measure_scale(a: np.ndarray, b: np.ndarray, lo=0.8, hi=1.25) -> float:
 def nested_render(tmp_path_factory):
     d = tmp_path_factory.mktemp("zoom-nested")
     plan, a = zoom_plan(d, FOUR_BARS)
-    imgs = nested_stack(plan.extra["zoom"])
+    imgs = nested_stack(plan.layout)
     edit = still_edit(d, plan, a, imgs)
     frames = list(compose_zoom(edit))
     return plan, imgs, frames
@@ -141,7 +141,7 @@ def nested_render(tmp_path_factory):
 
 def test_plan_zoom_keeps_frames_and_lines_levels_up_with_shots(tmp_path):
     plan, _ = zoom_plan(tmp_path, FOUR_BARS)
-    layout = plan.extra["zoom"]
+    layout = plan.layout
     assert plan.total_frames == 192 and [s.start for s in plan.shots] == [0, 48, 96, 144]
     # one level per bar at factor 2: each shot fills the frame exactly on its start frame (a downbeat)
     for shot in plan.shots:
@@ -160,13 +160,13 @@ def test_plan_zoom_keeps_frames_and_lines_levels_up_with_shots(tmp_path):
 def test_zoom_speed_follows_the_beat_grid(tmp_path):
     # 120 BPM: a beat every 12 frames; factor 2 per bar = 2^(1/4) per beat, exponential in between
     plan, _ = zoom_plan(tmp_path, FOUR_BARS)
-    lam = np.array(plan.extra["zoom"].lam)
+    lam = np.array(plan.layout.lam)
     beats = np.arange(0, 192, 12)
     assert np.allclose(lam[beats], np.log(2) * np.arange(len(beats)) / 4, atol=1e-9)
     assert np.allclose(np.diff(lam), np.log(2) / 48, rtol=1e-9)
     # per in beats, factor 3
     plan, _ = zoom_plan(tmp_path, FOUR_BARS, zoom="{per: 2 beats, factor: 3}")
-    lam = np.array(plan.extra["zoom"].lam)
+    lam = np.array(plan.layout.lam)
     assert lam[24] == pytest.approx(math.log(3), rel=1e-9)
 
 
@@ -175,7 +175,7 @@ def test_energy_makes_the_zoom_faster_where_the_song_is_loud(tmp_path):
     rms = [0.1] * 200 + [0.9] * 200          # quiet first 4 s, loud last 4 s
     a = grid_analysis(rms=rms, rate=rate)
     plan, _ = zoom_plan(tmp_path, FOUR_BARS, zoom="{per: 1 bar, factor: 2, energy: 1}", analysis=a)
-    layout = plan.extra["zoom"]
+    layout = plan.layout
     lam = np.array(layout.lam)
     assert np.all(np.diff(lam) > 0)                                    # never stops, never reverses
     assert np.diff(lam)[150] > 3 * np.diff(lam)[30]                     # faster in the loud half
@@ -201,7 +201,7 @@ def test_no_cut_and_no_frame_difference_spike_at_level_boundaries(nested_render)
 
 def test_scale_between_frames_matches_the_planned_exponential(nested_render):
     plan, imgs, frames = nested_render
-    layout = plan.extra["zoom"]
+    layout = plan.layout
     y = luma(frames)
     for f in (5, 30, 47, 48, 70, 100, 143, 150):       # inside levels and across hand-overs
         want = layout.planned_ratio(f)
@@ -215,7 +215,7 @@ def test_scale_between_frames_matches_the_planned_exponential(nested_render):
 
 def test_frame_on_a_shot_start_is_that_level_exactly(nested_render):
     plan, imgs, frames = nested_render
-    layout = plan.extra["zoom"]
+    layout = plan.layout
     from PIL import Image
 
     for shot in plan.shots:
@@ -227,7 +227,7 @@ def test_frame_on_a_shot_start_is_that_level_exactly(nested_render):
 
 def test_zoom_out_reverses(tmp_path):
     plan, a = zoom_plan(tmp_path, FOUR_BARS, zoom="{per: 1 bar, factor: 2, direction: out}")
-    layout = plan.extra["zoom"]
+    layout = plan.layout
     L = len(layout.levels)
     assert layout.current(0) == L - 1 and layout.current(plan.total_frames - 1) == 0
     # shot 0 is the innermost level; each shot's level fills the frame exactly on its last frame
@@ -295,7 +295,7 @@ class FirstFrameRecorder:
 
 def test_chain_route_starts_each_level_from_the_centre_of_the_previous(tmp_path):
     plan, a = zoom_plan(tmp_path, FOUR_BARS, backend="recorder")
-    layout = plan.extra["zoom"]
+    layout = plan.layout
     rec = FirstFrameRecorder()
     store = ClipStore(tmp_path / ".songreel")
     summary = generate_zoom(plan, store, _Backends(rec, tmp_path))
@@ -359,7 +359,7 @@ def tiny_inpaint(tmp_path_factory):
 def test_outpaint_route_end_to_end_on_a_tiny_inpaint_pipeline(tmp_path, tiny_inpaint):
     plan, a = zoom_plan(tmp_path, "  - prompt: a red car\n    length: 1 bar\n  - prompt: a city street at night\n"
                                   "    length: 1 bar\n  - prompt: a blue sky over the sea\n", duration=6.0)
-    layout = plan.extra["zoom"]
+    layout = plan.layout
     from songreel.generate.runner import Backends
 
     backends = Backends(ProjectInfo(W, H, Fraction(24), tmp_path, tmp_path / ".songreel"))
@@ -414,7 +414,7 @@ def test_demo_infinite_zoom_renders_a_continuous_zoom(tmp_path):
     d = np.abs(np.diff(gray, axis=0)).mean(axis=(1, 2))
     assert d.max() <= 2.0 * np.median(d), (d.max(), np.median(d))
     # the zoom is on the beat: every shot starts exactly full frame on its (beat) frame
-    layout = plan.extra["zoom"]
+    layout = plan.layout
     for shot in plan.shots:
         assert shot.start in plan.beat_frames or shot.start == 0
         assert layout.scale(layout.levels_of(shot.index)[0].index, shot.start) == pytest.approx(1.0)
@@ -432,7 +432,7 @@ def test_chain_route_on_a_tiny_wan_image_to_video_model(tmp_path):
     shots = "  - prompt: a red car on a road\n    length: 1 bar\n  - prompt: a woman walking in the rain\n"
     plan, a = zoom_plan(tmp_path, shots, duration=4.0,
                         backend=f"{{name: diffusers, model: {folder}, steps: 2, width: 32, height: 32}}")
-    layout = plan.extra["zoom"]
+    layout = plan.layout
     backends = Backends(ProjectInfo(W, H, Fraction(24), tmp_path, tmp_path / ".songreel"))
     try:
         summary = generate_zoom(plan, ClipStore(tmp_path / ".songreel"), backends)

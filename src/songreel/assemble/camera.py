@@ -1,12 +1,7 @@
 """Camera moves and audio-reactive pulses on a shot, applied to yuv420p planes at assembly.
 
-``camera:`` strings (storyboard, per shot)::
-
-    push-in [factor]                 scale 1 -> factor over the shot (default 1.15)
-    pull-out [factor]                scale factor -> 1
-    pan left|right|up|down [amount]  travel ``amount`` of the frame (default 0.1) at scale 1 + amount
-    ken-burns [factor]               push-in to factor while drifting towards a corner
-    static | none                    no move
+The move itself (:class:`~songreel.schema.plan.CameraMove`) is parsed by the planner
+(:mod:`songreel.plan.look`) and carried on the planned shot.
 
 Scale runs geometrically (``factor ** u``: constant apparent speed) over the shot's rendered frames,
 handles included, so a move carries on through the transitions either side. ``pulse: 0.03`` adds a
@@ -19,82 +14,14 @@ pass-through path.
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
 
+from ..schema.plan import CameraMove
 from . import warp
 
-CAMERA_ACCEPTED = ("push-in [factor], pull-out [factor], pan left|right|up|down [amount], "
-                   "ken-burns [factor] or static")
-_CAMERA = re.compile(r"^\s*(push-in|push|pull-out|pull|pan|ken-burns|kenburns|static|none)"
-                     r"(?:\s+(left|right|up|down))?(?:\s+(\d+(?:\.\d+)?))?\s*$", re.I)
-
-
-@dataclass(frozen=True)
-class CameraMove:
-    """A move over a shot: ``kind`` in push-in, pull-out, pan, ken-burns."""
-
-    kind: str
-    amount: float
-    direction: str = ""
-
-    def at(self, u: float, width: int, height: int) -> tuple[float, tuple[float, float]]:
-        """``(scale, (dx, dy) luma pixels)`` at shot progress ``u`` in [0, 1]."""
-        u = min(max(u, 0.0), 1.0)
-        if self.kind == "push-in":
-            return self.amount ** u, (0.0, 0.0)
-        if self.kind == "pull-out":
-            return self.amount ** (1.0 - u), (0.0, 0.0)
-        if self.kind == "pan":
-            s = 1.0 + self.amount
-            span = (s - 1.0) / 2 * (width if self.direction in ("left", "right") else height)
-            # "pan right": the camera moves right, so the picture moves left
-            d = span * (1.0 - 2.0 * u) * (1 if self.direction in ("right", "down") else -1)
-            return s, ((d, 0.0) if self.direction in ("left", "right") else (0.0, d))
-        if self.kind == "ken-burns":
-            s = self.amount ** u
-            k = 0.8 * (s - 1.0) / 2
-            return s, (-k * width, -k * height)
-        return 1.0, (0.0, 0.0)
-
-
-def parse_camera(value: Optional[str], *, field: str = "camera") -> Optional[CameraMove]:
-    """Parse a ``camera:`` string; None / ``static`` / ``none`` mean no move.
-
-    Raises
-    ------
-    InputError
-        Naming the field, the value received and the accepted forms.
-    """
-    from ..errors import InputError
-
-    if value is None:
-        return None
-    m = _CAMERA.match(str(value))
-    if not m:
-        raise InputError(f'{field}: got "{value}", expected {CAMERA_ACCEPTED}')
-    kind = m.group(1).lower()
-    kind = {"push": "push-in", "pull": "pull-out", "kenburns": "ken-burns"}.get(kind, kind)
-    if kind in ("static", "none"):
-        return None
-    direction = (m.group(2) or "").lower()
-    if kind == "pan" and not direction:
-        raise InputError(f'{field}: got "{value}", a pan needs a direction: pan left|right|up|down [amount]')
-    if kind != "pan" and direction:
-        raise InputError(f'{field}: got "{value}", only a pan takes a direction; expected {CAMERA_ACCEPTED}')
-    num = m.group(3)
-    if kind == "pan":
-        amount = float(num) if num else 0.1
-        if not 0 < amount <= 1:
-            raise InputError(f'{field}: got "{value}", expected a pan amount in (0, 1] (fraction of the frame)')
-    else:
-        amount = float(num) if num else 1.15
-        if not 1 < amount <= 4:
-            raise InputError(f'{field}: got "{value}", expected a zoom factor in (1, 4] such as 1.15')
-    return CameraMove(kind, amount, direction)
+__all__ = ["CameraMove", "PulseEnvelope", "ShotMotion", "shot_motion"]
 
 
 class PulseEnvelope:
@@ -148,37 +75,12 @@ class ShotMotion:
         return warp.transform(planes, self.height, s, shift=shift)
 
 
-def shot_motion(shot, plan, analysis, *, field: Optional[str] = None) -> Optional[ShotMotion]:
+def shot_motion(shot, plan, analysis) -> Optional[ShotMotion]:
     """The :class:`ShotMotion` of a planned shot, or None when it has neither move nor pulse."""
-    spec = shot.spec
-    move = parse_camera(getattr(spec, "camera", None), field=field or f"shots[{shot.index}].camera")
-    pulse = float(getattr(spec, "pulse", 0.0) or 0.0)
+    move, pulse = shot.camera, float(shot.pulse or 0.0)
     env = None
     if pulse and analysis is not None and getattr(analysis, "onset_envelope", None):
         env = PulseEnvelope(analysis.onset_envelope, analysis.envelope_rate, float(plan.fps))
     if move is None and (not pulse or env is None):
         return None
     return ShotMotion(move, pulse, env, shot.render_start, shot.render_frames, plan.width, plan.height)
-
-
-def check_storyboard(sb) -> None:
-    """Validate every shot's ``camera:`` (and backend ``interpolate:`` option) before anything is
-    generated, so a typo fails in a second, not after the clips are made.
-
-    Raises
-    ------
-    InputError
-        ``FILE:LINE: shots[i].camera: got "...", expected ...``.
-    """
-    from .retime import MODES
-
-    for i, shot in enumerate(sb.shots):
-        parse_camera(getattr(shot, "camera", None), field=sb.where(f"shots[{i}].camera"))
-        mode = getattr(shot, "interpolate", None)
-        if mode is None and shot.backend is not None:
-            mode = shot.backend.options.get("interpolate")
-        if mode is not None and str(mode) not in MODES:
-            from ..errors import InputError
-
-            raise InputError(f'{sb.where(f"shots[{i}].interpolate")}: got "{mode}", expected one of '
-                             f"{', '.join(MODES)}")

@@ -2,13 +2,16 @@
 
 Audio is stream-copied when MP4 can hold the song's codec as is (AAC, MP3, ALAC); otherwise it is
 decoded and encoded once as AAC at a high bitrate. It is never stretched and never cut short.
+
+:class:`Output` encodes frames (with the song, or video only for a chunk of the film);
+:class:`Joiner` writes the film from encoded chunks by stream copy, the song muxed once.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from ..schema.storyboard import EncodeSpec
 
@@ -19,8 +22,8 @@ CODECS = {"h264": "libx264", "h265": "libx265"}
 class Output:
     """An MP4 being written: one video stream fed frame by frame, the song muxed alongside."""
 
-    def __init__(self, path: Path, width: int, height: int, fps: Fraction, encode: EncodeSpec, song: Path,
-                 *, threads: int = 0):
+    def __init__(self, path: Path, width: int, height: int, fps: Fraction, encode: EncodeSpec,
+                 song: Optional[Path], *, threads: int = 0):
         import av
 
         self.path = Path(path)
@@ -46,7 +49,7 @@ class Output:
         vs.codec_context.thread_type = "FRAME"
         self.video = vs
         self.frames = 0
-        self._audio = _AudioFeed(self.container, song, encode)
+        self._audio = _AudioFeed(self.container, song, encode) if song is not None else None
 
     def write_planes(self, planes) -> None:
         """Encode one ``(H * 3 // 2, W)`` yuv420p frame."""
@@ -67,11 +70,82 @@ class Output:
             self.container.mux(packet)
         self.frames += 1
         # keep audio interleaved close to the video time
-        self._audio.feed_until(float(self.frames / self.fps) + 0.5)
+        if self._audio is not None:
+            self._audio.feed_until(float(self.frames / self.fps) + 0.5)
 
     def close(self) -> None:
         for packet in self.video.encode():
             self.container.mux(packet)
+        if self._audio is not None:
+            self._audio.feed_until(float("inf"))
+            self._audio.flush()
+        self.container.close()
+
+    def abort(self) -> None:
+        try:
+            self.container.close()
+        except Exception:
+            pass
+
+    @property
+    def audio_mode(self) -> str:
+        return self._audio.mode if self._audio is not None else "none"
+
+
+class Joiner:
+    """The film from encoded chunks: each chunk's video packets copied in order, their timestamps
+    offset by the chunk's first frame, the song muxed alongside (once, never cut).
+
+    All chunks must come from the same encoder settings: their codec parameters (SPS/PPS) are
+    checked against the first one.
+    """
+
+    def __init__(self, path: Path, fps: Fraction, encode: EncodeSpec, song: Path):
+        import av
+
+        self.path = Path(path)
+        self.fps = Fraction(fps)
+        self.encode = encode
+        self.song = song
+        self.container = av.open(str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"})
+        self.video = None
+        self._extradata = None
+        self._audio = None
+        self.frames = 0
+
+    def add(self, chunk_path: Path, start: int, frames: int) -> None:
+        """Copy the video packets of ``chunk_path`` (``frames`` frames, the film's ``start..``)."""
+        import av
+
+        from .chunks import frame_offset
+
+        with av.open(str(chunk_path)) as src:
+            vs = src.streams.video[0]
+            if self.video is None:
+                self.video = self.container.add_stream_from_template(vs)
+                self.video.time_base = vs.time_base
+                if self.encode.codec == "h265":
+                    self.video.codec_context.codec_tag = "hvc1"
+                self._extradata = vs.codec_context.extradata
+                self._audio = _AudioFeed(self.container, self.song, self.encode)
+            elif vs.codec_context.extradata != self._extradata:
+                raise ValueError(f"{chunk_path}: encoded with other settings than the film's first chunk")
+            offset = frame_offset(start, self.fps, vs.time_base)
+            n = 0
+            for packet in src.demux(vs):
+                if packet.size == 0:
+                    continue
+                packet.pts += offset
+                packet.dts += offset
+                packet.stream = self.video
+                self.container.mux(packet)
+                n += 1
+            if n != frames:
+                raise ValueError(f"{chunk_path}: holds {n} frames, expected {frames}")
+        self.frames += frames
+        self._audio.feed_until(float(self.frames / self.fps) + 0.5)
+
+    def close(self) -> None:
         self._audio.feed_until(float("inf"))
         self._audio.flush()
         self.container.close()
@@ -84,7 +158,7 @@ class Output:
 
     @property
     def audio_mode(self) -> str:
-        return self._audio.mode
+        return self._audio.mode if self._audio is not None else "none"
 
 
 class _AudioFeed:

@@ -1,4 +1,8 @@
-"""Stream a shot's frames at project frame numbers from its clips (one decoder open at a time)."""
+"""Stream a shot's frames at project frame numbers from its clips (one decoder open at a time).
+
+A footage clip (``clip.conform`` set) is no file of its own: its frames are made from the user's
+source on the fly by :class:`songreel.sampling.FootageFrames` (decoded, retimed, rotated, fitted).
+"""
 
 from __future__ import annotations
 
@@ -60,6 +64,7 @@ class ShotReader:
         self._next = None
         self._ended = False
         self._mode = "nearest"
+        self._footage = None
         self.stats = {"decoded": 0, "blended": 0, "conformed": 0}
 
     def _open(self, j: int):
@@ -69,6 +74,18 @@ class ShotReader:
 
         self.close()
         clip = self.clips[j]
+        if clip.conform is not None:  # the user's footage, conformed on the fly
+            from ..sampling import FootageFrames
+
+            footage = FootageFrames(clip.conform, field=f"shot {self.shot.index + 1}: clip")
+            self._iter = (footage.picture(i) for i in range(clip.frames))
+            self._footage = footage
+            self._seg = j
+            self._index = -1
+            self._cur = self._next = None
+            self._ended = False
+            self._mode = retime.resolve_mode(self.interpolate, clip.fps, self.fps)
+            return
         try:
             self._container = av.open(str(clip.path))
         except (av.error.FFmpegError, OSError) as e:
@@ -157,6 +174,9 @@ class ShotReader:
         if self._container is not None:
             self._container.close()
             self._container = None
+        if self._footage is not None:
+            self._footage.close()
+            self._footage = None
         self._cur = self._next = None
 
 

@@ -1,10 +1,10 @@
 """The infinite-zoom compositor: one continuous push through nested levels, streamed in yuv420p.
 
-At output frame ``f`` (geometry in :mod:`songreel.plan.zoom`):
+At output frame ``f`` (geometry laid out by :mod:`songreel.plan.zoom`, carried in ``plan.layout``):
 
 1. the outermost level on screen, ``c``, is drawn at scale ``s_c = exp(Λ(f) - base_c) >= 1``: its centre
    ``1/s_c`` crop resampled to the frame;
-2. each level inside it, ``g = c+1, c+2, ...`` while wider than :data:`~songreel.plan.zoom.MIN_PIXELS`,
+2. each level inside it, ``g = c+1, c+2, ...`` while wider than :data:`~songreel.schema.zoom.MIN_PIXELS`,
    is resampled to ``s_g < 1`` of the frame and pasted at the centre with a feathered edge (``zoom.feather``
    of its size); the sharper inner picture replaces the blurry magnified centre of the outer one.
 
@@ -29,8 +29,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..plan.zoom import MIN_PIXELS, ZoomLayout, layout_of
 from ..schema.clip import ClipRef
+from ..schema.zoom import MIN_PIXELS, ZoomLayout
 
 RESAMPLE_OUTER = "bicubic"     # the magnified outermost level
 RESAMPLE_INNER = "bilinear"    # pasted (downscaled) levels: antialiased triangle filter
@@ -303,6 +303,16 @@ class LevelSource:
 
     def picture(self, f: int) -> Picture:
         want = self._want(f)
+        if self.clip.conform is not None:  # footage conformed on the fly from the user's file
+            if self._container is None:
+                from ..sampling import FootageFrames
+
+                self._container = FootageFrames(self.clip.conform)
+            if self._picture is None or self._picture_index != want:
+                frame = self._container.picture(want)
+                self._picture = Picture.from_yuv(self._conform(frame), self.width, self.height)
+                self._picture_index = want
+            return self._picture
         if self._container is None:
             import av
 
@@ -375,7 +385,11 @@ def compose_zoom(edit):
     Streaming: holds one decoded picture (and its small pyramid) per level on screen.
     """
     plan = edit.plan
-    layout = layout_of(plan, edit.analysis)
+    layout = plan.layout
+    if layout is None:
+        from ..errors import PlanError
+
+        raise PlanError("the infinite-zoom plan has no zoom layout; lay it out with songreel.plan.zoom.plan_zoom")
     W, H = plan.width, plan.height
     makers = level_sources(edit, layout)
     nested = nested_levels(edit, layout)

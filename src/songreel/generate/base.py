@@ -107,6 +107,9 @@ class GenerationResult:
     tail_frames: Optional[object] = field(default=None, repr=False)
     """The last few frames exactly as generated, uint8 ``(k, H, W, 3)``, kept losslessly by the store
     for chaining; ``None`` lets the store decode them from ``path`` (fine for lossless or source files)."""
+    conform: Optional[object] = None
+    """A :class:`~songreel.schema.clip.FootageConform` when ``path`` is the user's own file, read and
+    conformed at assembly (nothing was written: the store keeps only the reference)."""
 
 
 @runtime_checkable

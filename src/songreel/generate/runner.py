@@ -439,12 +439,13 @@ def _load_image(path: Path, field: str):
 
 
 def _first_frame_of(ref: ClipRef):
-    import av
+    from ..errors import MediaError
+    from ..sampling import clip_frame_rgb
 
-    with av.open(str(ref.path)) as c:
-        for frame in c.decode(video=0):
-            return frame.to_ndarray(format="rgb24")
-    raise GenerationError(f"{ref.path}: clip has no frames")
+    try:
+        return clip_frame_rgb(ref, 0)
+    except MediaError:
+        raise GenerationError(f"{ref.path}: clip has no frames") from None
 
 
 @dataclass

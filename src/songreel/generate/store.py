@@ -128,7 +128,7 @@ class ClipStore:
         """The finished clip for ``key``, or None if absent, incomplete or corrupt."""
         meta = self.meta_path(key)
         media = self.media_path(key)
-        if not (meta.exists() and media.exists()):
+        if not meta.exists():
             return None
         try:
             doc = json.loads(meta.read_text())
@@ -137,6 +137,14 @@ class ClipStore:
             return None
         # frames live in this store whatever folder (or working directory) the clip was made from
         ref = ref.with_(last_frame=self._here(ref.last_frame), tail=self._here(ref.tail))
+        if ref.conform is not None:  # footage read from the user's file: nothing of it is stored here
+            src = Path(ref.conform.source)
+            if not src.is_file() or src.stat().st_size != doc.get("size") or any(
+                    fr is not None and not fr.path.exists() for fr in (ref.last_frame, ref.tail)):
+                return None
+            return ref.with_(reused=True)
+        if not media.exists():
+            return None
         if verify:
             if media.stat().st_size != doc.get("size") or file_sha256(media) != doc.get("sha256"):
                 return None  # corrupt: make() regenerates it under the same name
@@ -170,6 +178,8 @@ class ClipStore:
         started = time.monotonic()
         try:
             result = produce(tmp)
+            if getattr(result, "conform", None) is not None:
+                return self._reference(key, request, result, started)
             if not tmp.exists():
                 raise GenerationError(f"{request.backend}: produced no file for shot clip {key}")
             with open(tmp, "rb+") as f:
@@ -193,6 +203,25 @@ class ClipStore:
                       provenance={**request.describe(), **result.provenance, "seconds": round(seconds, 3)})
         doc = {"schema": "songreel.Clip.1", "clip": ref.to_dict(), "sha256": file_sha256(media),
                "size": media.stat().st_size, "created": time.time()}
+        atomic_write_bytes(self.meta_path(key), json.dumps(doc, indent=1).encode())
+        self.journal.generated(key, backend=request.backend, model=request.model, seconds=seconds,
+                               out_seconds=float(Fraction(result.frames) / Fraction(result.fps)))
+        return ref
+
+    def _reference(self, key: str, request: GenerationRequest, result, started: float) -> ClipRef:
+        """Record a clip that is the user's own file conformed on the fly (no media written)."""
+        last = tail_ref = None  # its frames are made from the source when asked for (sampling.clip_frame_rgb)
+        if result.tail_frames is not None:
+            tail = np.asarray(result.tail_frames, dtype=np.uint8)[-TAIL_FRAMES:]
+            last, tail_ref = self.put_frame(tail[-1]), self.put_frames(tail)
+        seconds = time.monotonic() - started
+        src = Path(result.conform.source)
+        ref = ClipRef(key=key, path=src, frames=result.frames, fps=Fraction(result.fps), width=result.width,
+                      height=result.height, last_frame=last, tail=tail_ref, reused=False,
+                      lead=int(request.context.get("lead", 0)), conform=result.conform,
+                      provenance={**request.describe(), **result.provenance, "seconds": round(seconds, 3)})
+        doc = {"schema": "songreel.Clip.1", "clip": ref.to_dict(), "sha256": result.conform.sha256,
+               "size": src.stat().st_size, "created": time.time()}
         atomic_write_bytes(self.meta_path(key), json.dumps(doc, indent=1).encode())
         self.journal.generated(key, backend=request.backend, model=request.model, seconds=seconds,
                                out_seconds=float(Fraction(result.frames) / Fraction(result.fps)))

@@ -207,7 +207,7 @@ def _animatic_level(plan: Plan, lv, store: ClipStore) -> ClipRef:
     from .animatic import ZOOM_VERSION, render_zoom_level
 
     shot = plan.shots[lv.shot]
-    layout = plan.extra["zoom"]
+    layout = plan.layout
     inner = lv.index + 1 < len(layout.levels)
     label = shot.name + (f" ({lv.sub + 1}/{lv.subs})" if lv.subs > 1 else "") + \
         (f" · bar {shot.position}" if shot.position and lv.sub == 0 else "")
@@ -238,7 +238,8 @@ def _footage_level(plan: Plan, lv, store: ClipStore, backends: Backends) -> Clip
     if not info.is_image:
         return _paste_level(plan, lv, store, backends)
     from ..ingest.audio import file_sha256
-    from ..media import FrameSampler, fit_frame
+    from ..media import fit_frame
+    from ..sampling import FrameSampler
 
     req = GenerationRequest(
         backend="zoom-still", model="source", version="1", prompt=shot.prompt, negative="", seed=0, frames=1,
@@ -275,6 +276,10 @@ def frame_at(ref: ClipRef, index: int) -> np.ndarray:
         if tail.ndim == 3:
             tail = tail[None]
         return tail[index - (ref.frames - len(tail))]
+    if ref.conform is not None:  # footage conformed on the fly from the user's file
+        from ..sampling import clip_frame_rgb
+
+        return clip_frame_rgb(ref, index)
     import av
 
     with av.open(str(ref.path)) as c:

@@ -178,7 +178,9 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
     sec_frames = tuple((s.label, seconds_to_frame(s.start, fps), min(total, seconds_to_frame(s.end, fps)))
                        for s in sections)
     in_song = [i for i, f in enumerate(grid.frames) if 0 <= f < total]
-    return Plan(
+    from .look import resolve_look  # what assembly needs, resolved here once
+
+    return resolve_look(Plan(
         title=storyboard.title, fps=fps, width=storyboard.video.width, height=storyboard.video.height,
         duration=float(analysis.duration), total_frames=total, tempo=float(analysis.tempo), meter=grid.meter,
         beat_frames=tuple(grid.frames[i] for i in in_song),
@@ -188,7 +190,7 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
         extra={"character_images": {k: str(c.image) for k, c in storyboard.characters.items() if c.image},
                "image_first": tuple(i for i, spec in enumerate(shots) if spec.prompt is not None and (
                    storyboard.keyframes if spec.keyframes is None else spec.keyframes))},
-    )
+    ), storyboard)
 
 
 LENGTH_HELP = LENGTH_ACCEPTED

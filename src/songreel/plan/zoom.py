@@ -22,88 +22,23 @@ Vocabulary (see ``docs/zoom.md``):
 :func:`plan_zoom` keeps every shot's ``start``/``end`` and ``plan.total_frames``; it sets each shot's
 ``segments`` to its levels' clip spans (they overlap in time: a level plays while it is the inner
 picture of the previous one), ``head``/``tail`` to what those spans need beyond the shot, clears the
-transitions (the zoom is the transition), and puts the :class:`ZoomLayout` in ``plan.extra["zoom"]``.
+transitions (the zoom is the transition), and carries the :class:`~songreel.schema.zoom.ZoomLayout` in
+``plan.layout`` (plain frozen data the compositor reads; it never lays the zoom out itself).
 """
 
 from __future__ import annotations
 
-import bisect
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
 
 import numpy as np
 
 from ..schema.plan import Plan, Segment
+from ..schema.zoom import MIN_PIXELS, ZoomLayout, ZoomLevel  # noqa: F401 (the layout is schema data)
 
 PREROLL = 8.0          # a level's clip starts playing once it is 1/PREROLL of the frame wide
-MIN_PIXELS = 3.0       # levels narrower than this many pixels are not drawn
 MIN_WEIGHT = 0.05      # energy weighting never stops the zoom
-
-
-@dataclass(frozen=True)
-class ZoomLevel:
-    """One picture of the nested stack.
-
-    Attributes
-    ----------
-    index : int
-        Geometric position, 0 = outermost.
-    shot, sub, subs : int
-        The shot it belongs to and its place among that shot's levels (in time order).
-    base : float
-        Zoom position (geometric Λ) at which it exactly fills the frame.
-    ratio : float
-        Magnification from this level to the next inner one (its centre ``1/ratio`` is that level).
-    own_start, own_end : int
-        Frames ``[own_start, own_end)`` where it is the outermost picture on screen.
-    clip_start, clip_end : int
-        Frames its clip covers; before ``clip_start`` / after ``clip_end`` the first / last frame is held.
-    """
-
-    index: int
-    shot: int
-    sub: int
-    subs: int
-    base: float
-    ratio: float
-    own_start: int
-    own_end: int
-    clip_start: int
-    clip_end: int
-
-
-@dataclass(frozen=True)
-class ZoomLayout:
-    """Everything the compositor and the nesting routes need, exact per frame.
-
-    ``lam[f]`` is the geometric zoom position of frame ``f`` (``len == total_frames``); level ``g`` is
-    drawn at scale ``exp(lam[f] - levels[g].base)`` of the frame (``>= 1``: the outermost, cropped;
-    ``< 1``: pasted in the centre).
-    """
-
-    direction: str
-    feather: float
-    lam: tuple[float, ...]
-    levels: tuple[ZoomLevel, ...]
-    timeline: tuple[float, ...] = ()     # Λ(f) in time order, f = 0..total (inclusive)
-
-    def scale(self, g: int, f: int) -> float:
-        return math.exp(self.lam[f] - self.levels[g].base)
-
-    def current(self, f: int) -> int:
-        """Index of the outermost level on screen at frame ``f``."""
-        bases = [lv.base for lv in self.levels]
-        return max(0, min(len(bases) - 1, bisect.bisect_right(bases, self.lam[f] + 1e-12) - 1))
-
-    def levels_of(self, shot: int) -> list[ZoomLevel]:
-        """The levels of ``shot`` in time order."""
-        return sorted((lv for lv in self.levels if lv.shot == shot), key=lambda lv: lv.sub)
-
-    def planned_ratio(self, f: int) -> float:
-        """Planned magnification of the picture from frame ``f`` to ``f + 1`` (> 1 in, < 1 out)."""
-        return math.exp(self.lam[f + 1] - self.lam[f])
 
 
 def zoom_curve(plan: Plan, analysis=None) -> np.ndarray:
@@ -180,7 +115,7 @@ def plan_zoom(plan: Plan, sb=None, analysis=None, *, preroll: float = PREROLL,
     Returns
     -------
     Plan
-        Same shots and frames; segments = level clip spans; ``extra["zoom"]`` = :class:`ZoomLayout`.
+        Same shots and frames; segments = level clip spans; ``layout`` = :class:`ZoomLayout`.
     """
     z = plan.zoom
     n = plan.total_frames
@@ -258,17 +193,14 @@ def plan_zoom(plan: Plan, sb=None, analysis=None, *, preroll: float = PREROLL,
         head = max(0, shot.start - min(x.clip_start for x in lv))
         tail = max(0, max(x.clip_end for x in lv) - shot.end)
         shots.append(shot.with_(segments=segs, head=head, tail=tail, transition=None))
-    extra = dict(plan.extra)
-    extra["zoom"] = layout
-    return plan.with_(shots=tuple(shots), extra=extra)
+    return plan.with_(shots=tuple(shots), layout=layout)
 
 
 def layout_of(plan: Plan, analysis=None) -> ZoomLayout:
     """The plan's :class:`ZoomLayout` (laid out now if :func:`plan_zoom` has not run)."""
-    layout = plan.extra.get("zoom")
-    if isinstance(layout, ZoomLayout):
-        return layout
-    return plan_zoom(plan, None, analysis).extra["zoom"]
+    if plan.layout is not None:
+        return plan.layout
+    return plan_zoom(plan, None, analysis).layout
 
 
 def level_frame_index(level: ZoomLevel, f: int, clip_frames: int, clip_fps: Fraction, fps: Fraction,

@@ -38,7 +38,7 @@ def check_inputs(sb) -> None:
     for name, c in sb.characters.items():
         if c.image is not None:
             _check_image(Path(c.image), sb.where(f"characters.{name}.image"))
-    from ..assemble.camera import check_storyboard  # camera moves and retiming modes, before any generation
+    from ..plan.look import check_storyboard  # camera moves and retiming modes, before any generation
 
     check_storyboard(sb)
 

@@ -147,7 +147,7 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
     if write_lock and not locked and sb.path is not None and Path(sb.path).is_file():
         write_render_lock(sb, raw[0], plan, lock, picks, summary, takes)
     return Edit(plan=plan, song=Path(sb.song), clips=tuple(summary.clips), analysis=analysis,
-                extra={"generated": summary.generated, "reused": summary.reused, "storyboard": sb,
+                extra={"generated": summary.generated, "reused": summary.reused,
                        "takes_generated": getattr(summary, "takes_generated", 0),
                        "takes_reused": getattr(summary, "takes_reused", 0), "notes": notes,
                        "picks": picks, "executor": executor_report}), eta

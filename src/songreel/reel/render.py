@@ -14,7 +14,7 @@ from ..schema.edit import Edit
 from ..schema.report import Report
 from .checks import check_output, check_output_file, remove_stale_output_temps
 from .edit import generate_edit
-from .project import load
+from .project import load, store_dir
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,8 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     if progress:
         progress.stage("assemble", plan.total_frames)
     try:
-        result = assemble(edit, out, overlay=overlay, on_frame=report_frame if progress else None, replace=force)
+        result = assemble(edit, out, overlay=overlay, on_frame=report_frame if progress else None, replace=force,
+                          chunk_dir=store_dir(sb) / "chunks")
     except KeyboardInterrupt:
         raise Interrupted(f"while assembling; {out} was not written (finished clips are kept and will "
                           "be reused)") from None
@@ -194,6 +195,6 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     if timeline_error is not None:
         raise OutputError(f"{timeline_error} (the video {out} and its report {rp} were written)") from None
     return RenderResult(output=out, report=Report.from_dict(doc), report_path=rp, edit=edit,
-                        warnings=tuple(plan.warnings) + tuple(edit.extra.get("notes", ())))
+                        warnings=tuple(plan.warnings) + tuple(edit.extra.get("notes", ())) + tuple(result.warnings))
 
 

@@ -126,6 +126,48 @@ class GenerationRequest:
 
 
 @dataclass(frozen=True)
+class FootageConform:
+    """How a footage clip is made from the user's file on the fly, instead of a transcoded copy.
+
+    Clip frame ``i`` (at ``fps``) shows the source at time ``start_in + g(offset + i)`` where ``g``
+    loops, holds or stretches the shot over the ``usable`` seconds of the source (``fit``); the
+    picture is rotated for display, composited over black if it has alpha, and fitted to
+    ``width x height`` (``mode``: cover or contain). A still gets a push-in of ``push`` over the shot.
+
+    Attributes
+    ----------
+    source : str
+        The file (absolute path) the clip is read from.
+    sha256 : str
+        The file's content hash (the clip's key holds it, so an edited file is a new clip).
+    """
+
+    source: str
+    sha256: str
+    still: bool
+    frames: int
+    fps: Fraction
+    offset: int
+    total: int
+    fit: str
+    mode: str
+    start_in: float
+    usable: float
+    push: float
+    width: int
+    height: int
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["fps"] = str(self.fps)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FootageConform":
+        return cls(**{**d, "fps": Fraction(d["fps"])})
+
+
+@dataclass(frozen=True)
 class ClipRef:
     """A finished clip in the store.
 
@@ -146,6 +188,9 @@ class ClipRef:
         The final ``k`` frames, losslessly, for video-prefix continuation.
     lead : int
         Frames at the start that repeat the previous segment (image chaining); the assembly skips them.
+    conform : FootageConform, optional
+        Set for footage read from the user's file on the fly: ``path`` is then that file, and its
+        frames are made by :class:`songreel.sampling.FootageFrames`, not decoded in order.
     reused : bool
         True when the store already had it.
     provenance : dict
@@ -163,6 +208,7 @@ class ClipRef:
     reused: bool = False
     provenance: dict = field(default_factory=dict, hash=False, compare=False)
     lead: int = 0
+    conform: Optional[FootageConform] = None
 
     def with_(self, **changes) -> "ClipRef":
         return dataclasses.replace(self, **changes)
@@ -172,14 +218,15 @@ class ClipRef:
             "key": self.key, "path": str(self.path), "frames": self.frames, "fps": str(self.fps),
             "width": self.width, "height": self.height,
             "last_frame": _ref(self.last_frame), "tail": _ref(self.tail), "provenance": self.provenance,
-            "lead": self.lead,
+            "lead": self.lead, "conform": self.conform.to_dict() if self.conform is not None else None,
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> "ClipRef":
         return cls(key=d["key"], path=Path(d["path"]), frames=int(d["frames"]), fps=Fraction(d["fps"]),
                    width=int(d["width"]), height=int(d["height"]), last_frame=_unref(d.get("last_frame")),
-                   tail=_unref(d.get("tail")), provenance=d.get("provenance", {}), lead=int(d.get("lead", 0)))
+                   tail=_unref(d.get("tail")), provenance=d.get("provenance", {}), lead=int(d.get("lead", 0)),
+                   conform=FootageConform.from_dict(d["conform"]) if d.get("conform") else None)
 
 
 def _ref(r: Optional[FrameRef]):

@@ -8,8 +8,41 @@ from fractions import Fraction
 from typing import Any, Optional
 
 from .storyboard import BackendSpec, EncodeSpec, ShotSpec, ZoomSpec
+from .zoom import ZoomLayout
 
 SCHEMA = "songreel.Plan.1"
+
+#: frame-rate conversion of a clip slower or faster than the project (see :mod:`songreel.assemble.retime`)
+INTERPOLATE_MODES = ("auto", "nearest", "blend", "flow")
+
+
+@dataclass(frozen=True)
+class CameraMove:
+    """A move over a shot: ``kind`` in push-in, pull-out, pan, ken-burns (parsed by
+    :func:`songreel.plan.look.parse_camera`, applied by :mod:`songreel.assemble.camera`)."""
+
+    kind: str
+    amount: float
+    direction: str = ""
+
+    def at(self, u: float, width: int, height: int) -> tuple[float, tuple[float, float]]:
+        """``(scale, (dx, dy) luma pixels)`` at shot progress ``u`` in [0, 1]."""
+        u = min(max(u, 0.0), 1.0)
+        if self.kind == "push-in":
+            return self.amount ** u, (0.0, 0.0)
+        if self.kind == "pull-out":
+            return self.amount ** (1.0 - u), (0.0, 0.0)
+        if self.kind == "pan":
+            s = 1.0 + self.amount
+            span = (s - 1.0) / 2 * (width if self.direction in ("left", "right") else height)
+            # "pan right": the camera moves right, so the picture moves left
+            d = span * (1.0 - 2.0 * u) * (1 if self.direction in ("right", "down") else -1)
+            return s, ((d, 0.0) if self.direction in ("left", "right") else (0.0, d))
+        if self.kind == "ken-burns":
+            s = self.amount ** u
+            k = 0.8 * (s - 1.0) / 2
+            return s, (-k * width, -k * height)
+        return 1.0, (0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -61,6 +94,13 @@ class PlannedShot:
     notes : tuple of str
         What the planner changed from what was written (a length stretched to meet the next anchor
         or the song's end), one plain sentence each.
+    camera : CameraMove, optional
+        The shot's camera move, parsed once by the planner (None: static).
+    pulse : float
+        Scale kick on the song's onsets (0: none).
+    interpolate : str
+        Frame-rate conversion of its clips, one of :data:`INTERPOLATE_MODES` (shot field, else backend
+        option, resolved by the planner).
     """
 
     index: int
@@ -85,6 +125,9 @@ class PlannedShot:
     notes: tuple[str, ...] = ()
     cast: tuple = ()
     """:class:`~songreel.schema.cast.CastMember` per character in the shot: resolved look and references."""
+    camera: Optional[CameraMove] = None
+    pulse: float = 0.0
+    interpolate: str = "auto"
 
     @property
     def frames(self) -> int:
@@ -118,6 +161,10 @@ class Plan:
     downbeat_beats : tuple of int
         Indices into ``beat_frames`` that start a bar; bar 1 is the first one at or after frame 0.
     sections : tuple of (label, start_frame, end_frame)
+    color_match : float
+        Strength 0..1 of the shot-to-neighbours colour match at assembly (the storyboard's).
+    layout : ZoomLayout, optional
+        The infinite-zoom layout (:func:`songreel.plan.zoom.plan_zoom`); None for the cuts look.
     """
 
     title: str
@@ -137,6 +184,8 @@ class Plan:
     encode: EncodeSpec = EncodeSpec()
     warnings: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+    color_match: float = 0.0
+    layout: Optional[ZoomLayout] = field(default=None, compare=False, hash=False, repr=False)
 
     def with_(self, **changes) -> "Plan":
         return dataclasses.replace(self, **changes)
