@@ -224,3 +224,12 @@ def test_a_storyboard_from_text_renders_without_a_file(tmp_path, song_120):
     res = songreel.render(story, tmp_path / "t.mp4")
     assert res.report.sync.video_frames == res.report.sync.expected_frames
     assert not (tmp_path / "unsaved.yaml").exists() and not (tmp_path / "unsaved.lock.json").exists()
+
+
+def test_flow_retiming_without_opencv_names_the_extra(monkeypatch):
+    from songreel.assemble import retime
+
+    monkeypatch.setitem(sys.modules, "cv2", None)  # as if opencv were not installed
+    with pytest.raises(songreel.MissingExtraError, match=r"shots\[2\].interpolate: flow interpolation needs the "
+                       r"'opencv-python-headless' package.*pip install 'songreel\[flow\]'"):
+        retime._cv2("shots[2].interpolate")

@@ -21,8 +21,8 @@ def publish(tmp: Path, out: Path, *, replace: bool) -> None:
             try:
                 os.link(tmp, out)
             except FileExistsError:
-                raise OutputError(f"{out}: a file appeared there while rendering; it was left alone (use "
-                                  "--force to replace it)") from None
+                raise OutputError(f"{out}: a file appeared there while rendering; it was left alone (pass "
+                                  "force=True to replace it)") from None
             except OSError:  # filesystems without hard links: rename is still atomic
                 if out.exists():
                     raise OutputError(f"{out}: a file appeared there while rendering; it was left alone") from None

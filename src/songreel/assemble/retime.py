@@ -46,7 +46,7 @@ def _cv2(field: str = "interpolate"):
     except ImportError:
         from ..errors import MissingExtraError
 
-        raise MissingExtraError(f"{field}: flow interpolation needs OpenCV: pip install 'songreel[flow]'") from None
+        raise MissingExtraError("flow", "opencv-python-headless", f"{field}: flow interpolation") from None
     return cv2
 
 

@@ -9,7 +9,7 @@
     static | none                    no move
 
 Each planned shot carries its parsed :class:`~songreel.schema.plan.CameraMove`, its ``pulse`` and its
-frame-rate conversion (``interpolate:`` on the shot, else the backend option, else ``auto``); the plan
+frame-rate conversion (the shot's ``interpolate:``, validated with the storyboard, else ``auto``); the plan
 carries the storyboard's ``color_match``. Assembly reads these fields and never the storyboard.
 """
 
@@ -61,20 +61,17 @@ def parse_camera(value: Optional[str], *, field: str = "camera") -> Optional[Cam
     return CameraMove(kind, amount, direction)
 
 
-def _interpolate_of(spec, backend, field: str) -> str:
-    mode = getattr(spec, "interpolate", None)
-    if mode is None and backend is not None:
-        mode = backend.options.get("interpolate")
-        field = field.replace(".interpolate", ".backend.interpolate")
-    mode = str(mode or "auto")
+def _interpolate_of(spec, field: str) -> str:
+    # retiming belongs to assembly, so it is a shot field, never a backend option
+    mode = str(getattr(spec, "interpolate", None) or "auto")
     if mode not in INTERPOLATE_MODES:
         raise InputError(f'{field}: got "{mode}", expected one of {", ".join(INTERPOLATE_MODES)}')
     return mode
 
 
 def check_storyboard(sb) -> None:
-    """Validate every shot's ``camera:`` and ``interpolate:`` (shot field or backend option) before
-    anything is generated, so a typo fails in a second, not after the clips are made.
+    """Validate every shot's ``camera:`` and ``interpolate:`` before anything is generated, so a typo
+    fails in a second, not after the clips are made.
 
     Raises
     ------
@@ -83,12 +80,7 @@ def check_storyboard(sb) -> None:
     """
     for i, shot in enumerate(sb.shots):
         parse_camera(getattr(shot, "camera", None), field=sb.where(f"shots[{i}].camera"))
-        mode = getattr(shot, "interpolate", None)
-        if mode is None and shot.backend is not None:
-            mode = shot.backend.options.get("interpolate")
-        if mode is not None and str(mode) not in INTERPOLATE_MODES:
-            raise InputError(f'{sb.where(f"shots[{i}].interpolate")}: got "{mode}", expected one of '
-                             f"{', '.join(INTERPOLATE_MODES)}")
+        _interpolate_of(shot, sb.where(f"shots[{i}].interpolate"))
 
 
 def resolve_look(plan: Plan, sb=None) -> Plan:
@@ -114,6 +106,6 @@ def resolve_look(plan: Plan, sb=None) -> Plan:
         shots.append(s.with_(
             camera=parse_camera(getattr(s.spec, "camera", None), field=where(f"shots[{s.index}].camera")),
             pulse=float(getattr(s.spec, "pulse", 0.0) or 0.0),
-            interpolate=_interpolate_of(s.spec, s.backend, where(f"shots[{s.index}].interpolate"))))
+            interpolate=_interpolate_of(s.spec, where(f"shots[{s.index}].interpolate"))))
     strength = float(getattr(sb, "color_match", 0.0) or 0.0) if sb is not None else plan.color_match
     return plan.with_(shots=tuple(shots), color_match=strength)

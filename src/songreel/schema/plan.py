@@ -99,8 +99,8 @@ class PlannedShot:
     pulse : float
         Scale kick on the song's onsets (0: none).
     interpolate : str
-        Frame-rate conversion of its clips, one of :data:`INTERPOLATE_MODES` (shot field, else backend
-        option, resolved by the planner).
+        Frame-rate conversion of its clips, one of :data:`INTERPOLATE_MODES` (the shot's field, else
+        ``auto``).
     """
 
     index: int
