@@ -430,3 +430,28 @@ def test_cogvideox_runs_with_dynamic_cfg(tiny, project, store):
     ref = store.make(req, lambda tmp: b.generate(req, tmp))
     assert spy.calls[0][1]["use_dynamic_cfg"] is True and spy.calls[0][1]["guidance_scale"] == 6.0
     assert ref.frames == 9 == len(decode(ref.path)[0])
+
+
+def test_vace_takes_a_shots_character_references(tiny, project, store):
+    """Characters' reference pictures arrive as request.references and reach VACE's reference_images."""
+    from PIL import Image
+
+    her = project.base_dir / "her-old.png"
+    Image.fromarray(np.full((40, 40, 3), (180, 60, 20), np.uint8)).save(her)
+    b = backend(project, tiny("wan-vace"))
+    assert b.capabilities().max_references == dv.MAX_REFERENCES
+    assert backend(project, tiny("wan-t2v")).capabilities().max_references == 0
+    spy = Spy(b)
+    req = request(b, seed=3, references=(her,))
+    ref = store.make(req, lambda tmp: b.generate(req, tmp))
+    kw = spy.calls[0][1]
+    assert ref.provenance["mode"] == "reference" and len(kw["reference_images"]) == 1
+    got = np.asarray(kw["reference_images"][0])
+    assert got.shape[:2] == (32, 32) and np.abs(got.astype(int) - (180, 60, 20)).max() <= 2
+    # the key follows the picture's content: another picture, another clip
+    Image.fromarray(np.full((40, 40, 3), 90, np.uint8)).save(her)
+    assert request(b, seed=3, references=(her,)).key != req.key
+    # the backend's own reference_images leave room for the shot's
+    (project.base_dir / "style.png").write_bytes(her.read_bytes())
+    assert backend(project, tiny("wan-vace"), reference_images=["style.png"]).capabilities().max_references == \
+        dv.MAX_REFERENCES - 1

@@ -77,6 +77,10 @@ def _offload(v):
     return "none" if v is False or v is None else (str(v).strip().lower() if isinstance(v, str) else v)
 
 
+#: Reference images one call takes (the backend's own plus a shot's characters): VACE conditions on each
+#: as a separate image, and a few keep one face or costume consistent without crowding the prompt.
+MAX_REFERENCES = 4
+
 class DiffusersOptions(BackendOptions):
     """Options of the ``diffusers`` backend (also the docs table and the studio's form)."""
 
@@ -202,7 +206,8 @@ class DiffusersBackend:
             native_fps=Fraction(fps), frame_multiple=p.frame_multiple, frame_offset=p.frame_offset,
             size_multiple=p.size_multiple, max_frames=max_frames, min_frames=p.min_frames, sizes=sizes,
             first_frame=p.i2v is not None and not p.needs_last, last_frame=p.flf2v is not None,
-            video_prefix=TAIL_FRAMES if p.prefix else 0)
+            video_prefix=TAIL_FRAMES if p.prefix else 0,
+            max_references=max(0, MAX_REFERENCES - len(self._references)) if p.reference else 0)
 
     def key_context(self) -> dict:
         """Options that change pixels (steps, guidance, dtype, VAE tiling, stages, references); not device
@@ -282,11 +287,13 @@ class DiffusersBackend:
 
         started = time.monotonic()
         p, o = self.profile, self.options
-        route = routes.choose(p, r, references=bool(self._references), shown=self.model, field=self.field)
+        # the backend's own reference_images, then the shot's characters (request.references, in the key by content)
+        paths = [path for path, _ in self._references] + [Path(x) for x in r.references]
+        route = routes.choose(p, r, references=bool(paths), shown=self.model, field=self.field)
         steps = int(o.steps or p.steps)
         guidance = float(p.guidance if o.guidance is None else o.guidance)
         device, dtype = self._runtime()
-        refs = [self._load_image(path) for path, _ in self._references] if route.class_name == p.reference else []
+        refs = [self._load_image(path) for path in paths] if route.class_name == p.reference else []
         call = routes.build(p, route, r, steps=steps, guidance=guidance, fps=float(o.fps or p.fps),
                             explicit_steps=o.steps is not None, references=refs, two_stage=self.two_stage)
         pipe = self._pipeline(route.class_name)
