@@ -176,6 +176,21 @@ def test_stale_temps_of_dead_processes_are_removed_on_open(tmp_path):
     assert live.exists()  # a live process may still be writing it
 
 
+def test_gc_survives_a_live_writers_temp_renamed_into_place_meanwhile(tmp_path, monkeypatch):
+    import songreel.generate.store as store_mod
+
+    store = ClipStore(tmp_path / ".songreel")
+    live = store.clips / f".{'d' * 32}.tmp-{os.getpid()}-1.mp4"
+    live.write_bytes(b"partial")
+
+    def renamed_meanwhile(pid: int) -> bool:   # the writer finishes between listing and the age check
+        live.unlink(missing_ok=True)
+        return True
+
+    monkeypatch.setattr(store_mod, "pid_alive", renamed_meanwhile)
+    assert store.gc(set(), dry_run=True)["temps"] == []
+
+
 def test_store_info_and_gc(tmp_path, song_120):
     from typer.testing import CliRunner
 

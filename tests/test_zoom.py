@@ -396,6 +396,27 @@ def test_outpaint_without_a_model_says_what_to_set(tmp_path):
         generate_zoom(plan, ClipStore(tmp_path / ".s"), backends)
 
 
+def test_a_forced_outpaint_route_without_a_model_says_what_to_set(tmp_path):
+    from songreel.errors import InputError
+    from songreel.generate.runner import Backends
+
+    plan, _ = zoom_plan(tmp_path, FOUR_BARS)
+    backends = Backends(ProjectInfo(W, H, Fraction(24), tmp_path, tmp_path / ".songreel"))
+    with pytest.raises(InputError, match="inpaint"):
+        generate_zoom(plan, ClipStore(tmp_path / ".s"), backends, route="outpaint")
+
+
+def test_animatic_route_lays_out_a_plan_that_has_no_layout_yet(tmp_path):
+    from songreel.generate.runner import Backends
+
+    plan, _ = zoom_plan(tmp_path, FOUR_BARS)
+    backends = Backends(ProjectInfo(W, H, Fraction(24), tmp_path, tmp_path / ".songreel"))
+    laid_out = generate_zoom(plan, ClipStore(tmp_path / ".a"), backends)
+    summary = generate_zoom(plan.with_(layout=None), ClipStore(tmp_path / ".b"), backends)
+    assert not summary.failed and summary.generated == 4
+    assert [[c.key for c in clips] for clips in summary.clips] == [[c.key for c in clips] for clips in laid_out.clips]
+
+
 # ---------------------------------------------------------------------------------------------------
 # the demo, end to end
 

@@ -59,7 +59,8 @@ class AnimaticBackend:
         if request.first_frame is not None:   # an image-first shot: its keyframe is the scene's backdrop
             scene.backdrop(request.first_frame.load())
         total = int(request.context.get("shot_frames", request.frames))
-        caption = render_caption(request, request.width, request.height) if self.caption else None
+        caption: Caption | Overlays | None = (
+            render_caption(request, request.width, request.height) if self.caption else None)
         if request.references:   # who is in the shot: their reference pictures, small, top right
             caption = Overlays([c for c in (caption, reference_insets(request.references, request.width,
                                                                        request.height)) if c is not None])
@@ -117,11 +118,11 @@ class Scene:
         rng = _rng_for(request)
         hue = rng.random()
         spread = 0.08 + 0.25 * rng.random()
-        palette = []
+        colours = []
         for k, (ds, v) in enumerate(((0.0, 0.35), (spread, 0.75), (-spread, 0.95), (0.5, 0.9))):
             r, g, b = colorsys.hsv_to_rgb((hue + ds) % 1.0, 0.45 + 0.4 * rng.random(), v)
-            palette.append((r * 255, g * 255, b * 255))
-        palette = np.array(palette, dtype=np.float32)
+            colours.append((r * 255, g * 255, b * 255))
+        palette = np.array(colours, dtype=np.float32)
         n = 5 + int(rng.integers(0, 5))
         discs = np.column_stack([
             rng.random(n), rng.random(n) * 0.8, 0.05 + 0.18 * rng.random(n),
@@ -218,8 +219,8 @@ def reference_insets(paths, width: int, height: int):
     pad = max(2, height // 60)
     tiles = []
     for p in list(paths)[:MAX_REFERENCES]:
-        with Image.open(p) as im:
-            im = im.convert("RGB")
+        with Image.open(p) as src:
+            im = src.convert("RGB")
             tw = max(4, round(im.width * th / im.height))
             tiles.append(np.asarray(im.resize((min(tw, th * 2), th), Image.Resampling.LANCZOS)))
     if not tiles:
@@ -257,8 +258,8 @@ def render_caption(request: GenerationRequest, width: int, height: int) -> Capti
     ctx = request.context
     size = max(10, height // 30)
     f_big, f_small = font(int(size * 1.2)), font(size)
-    head = " · ".join(str(x) for x in (ctx.get("caption"), f"bar {ctx.get('position')}" if ctx.get("position") else None,
-                                       ctx.get("section")) if x)
+    bar = f"bar {ctx.get('position')}" if ctx.get("position") else None
+    head = " · ".join(str(x) for x in (ctx.get("caption"), bar, ctx.get("section")) if x)
     text = request.prompt.replace("\n", " ")
     max_chars = max(20, int(width / (size * 0.55)))
     import textwrap
@@ -334,8 +335,8 @@ def render_zoom_level(request: GenerationRequest, out: Path, *, ratio: float, la
         size = max(9, request.height // 22)
         f = font(size)
         x, y = max(2, request.width // 40), max(2, request.height // 30)
-        img = Image.new("RGBA", (min(request.width - x, size * (len(label) + 2)), min(request.height - y, int(size * 1.6))),
-                        (0, 0, 0, 0))
+        box = (min(request.width - x, size * (len(label) + 2)), min(request.height - y, int(size * 1.6)))
+        img = Image.new("RGBA", box, (0, 0, 0, 0))
         ImageDraw.Draw(img).text((size // 3, size // 4), label, font=f, fill=(255, 255, 255, 230))
         caption = Caption(np.asarray(img), x, y)
     tail = write_scene(scene, request, out, caption=caption, crf=crf, preset=preset)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from fractions import Fraction
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 from pydantic import Field
@@ -89,7 +89,7 @@ class FootageBackend:
             total=int(ctx.get("shot_frames", request.frames)), fit=str(ctx.get("fit", "loop")),
             mode=str(ctx.get("conform", "cover")), start_in=start_in, usable=usable, push=float(self.push),
             width=request.width, height=request.height)
-        provenance = {"source": src.name}
+        provenance: dict[str, Any] = {"source": src.name}
         warning = upscale_warning(src.name, info.width, info.height, request.width, request.height, conform.mode)
         if warning:
             provenance["warnings"] = [warning]

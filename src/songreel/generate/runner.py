@@ -7,6 +7,7 @@ A shot that fails is reported; the others go on, and everything finished stays i
 
 from __future__ import annotations
 
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -160,7 +161,7 @@ def generate_shot(shot: PlannedShot, plan: Plan, backend, store: ClipStore, *, t
             last = None
         req = build_request(shot, j, plan, backend, caps, take=take, first_frame=first, last_frame=last,
                             prefix=prefix, lead=lead)
-        ref = store.make(req, lambda tmp, r=req: backend.generate(r, tmp))
+        ref = store.make(req, functools.partial(backend.generate, req))
         out.append(ref)
         if on_clip:
             on_clip(shot, j, ref)
@@ -212,30 +213,30 @@ def generate_plan(plan: Plan, store: ClipStore, backends: Backends, *, picks: Op
         nxt = summary.clips[shot.index + 1] if shot.index + 1 < len(plan.shots) else None
         return shot_keyframes(shot, plan, store, nxt)
 
-    def run(shot: PlannedShot, take: Optional[int] = None):
+    def run(shot: PlannedShot, take: Optional[int] = None) -> None:
         picked = take is None
-        take = picks.get(shot.index, 0) if picked else take
+        this_take: int = picks.get(shot.index, 0) if take is None else take
         if stop is not None and stop.is_set():
             summary.stopped = True
             return
-        journal.shot(journal_name, shot.index, take, GENERATING)
+        journal.shot(journal_name, shot.index, this_take, GENERATING)
         try:
             backend = backends.get(shot.backend, field=f"shots[{shot.index}].backend")
-            clips = generate_shot(shot, plan, backend, store, take=take, keyframes=keyframes_for(shot),
+            clips = generate_shot(shot, plan, backend, store, take=this_take, keyframes=keyframes_for(shot),
                                   on_clip=_counting(on_clip, summary, lock, picked), stop=stop)
             if picked:
                 summary.clips[shot.index] = clips
             with lock:
-                summary.takes[(shot.index, take)] = clips
-            journal.shot(journal_name, shot.index, take, DONE, keys=[c.key for c in clips])
+                summary.takes[(shot.index, this_take)] = clips
+            journal.shot(journal_name, shot.index, this_take, DONE, keys=[c.key for c in clips])
         except Stopped:
             summary.stopped = True
-            journal.shot(journal_name, shot.index, take, STOPPED)
+            journal.shot(journal_name, shot.index, this_take, STOPPED)
         except GenerationError as e:
             with lock:
                 if picked:
                     summary.failed[shot.index] = str(e)
-            journal.shot(journal_name, shot.index, take, FAILED, error=str(e))
+            journal.shot(journal_name, shot.index, this_take, FAILED, error=str(e))
         except SongreelError:
             raise
 

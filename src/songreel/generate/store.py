@@ -27,7 +27,7 @@ import os
 import time
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, overload
 
 import numpy as np
 
@@ -153,6 +153,10 @@ class ClipStore:
                     return None
         return ref.with_(path=media, reused=True)
 
+    @overload
+    def _here(self, fr: FrameRef) -> FrameRef: ...
+    @overload
+    def _here(self, fr: None) -> None: ...
     def _here(self, fr: Optional[FrameRef]) -> Optional[FrameRef]:
         return None if fr is None else FrameRef(self.frames / Path(fr.path).name, fr.sha256, fr.frames)
 
@@ -292,9 +296,21 @@ class ClipStore:
                 if prov.get(name):
                     wanted_frames.update({f"{prov[name]}.png", f"{prov[name]}.npy"})
         frames = [p for p in self.frames.iterdir() if not TEMP_RE.match(p.name) and p.name not in wanted_frames]
-        temps = [p for d in (self.clips, self.frames) for p in d.iterdir() if TEMP_RE.match(p.name)]
-        temps = [p for p in temps if not pid_alive(int(TEMP_RE.match(p.name).group(1)))
-                 or time.time() - p.stat().st_mtime > 86400]
+        temps: list[Path] = []
+        for d in (self.clips, self.frames):
+            for p in d.iterdir():
+                m = TEMP_RE.match(p.name)
+                if not m:
+                    continue
+                if not pid_alive(int(m.group(1))):
+                    temps.append(p)
+                    continue
+                try:   # a live writer's temp: stale after a day; it may be renamed into place meanwhile
+                    stale = time.time() - p.stat().st_mtime > 86400
+                except OSError:
+                    stale = False
+                if stale:
+                    temps.append(p)
         victims = [self.meta_path(k) for k in gone_keys] + [self.media_path(k) for k in gone_keys] + \
             orphans + frames + temps
         freed = 0
@@ -344,9 +360,12 @@ class ClipStore:
             doc = self.meta(key)
             if not doc or not doc.get("clip", {}).get("tail"):
                 continue
-            ref = self._here(ClipRef.from_dict(doc["clip"]).tail)
-            whole = frames is None or (keep is not None and key in keep)
-            want = ref.frames if whole else min(ref.frames, frames)
+            tail = ClipRef.from_dict(doc["clip"]).tail
+            if tail is None:   # a non-empty "tail" entry always reads back as a FrameRef
+                continue
+            ref = self._here(tail)
+            keep_whole = keep is not None and key in keep
+            want = ref.frames if frames is None or keep_whole else min(ref.frames, frames)
             if not ref.path.exists() or (ref.path.suffix == ".png" and want == ref.frames):
                 continue
             changed.append(key)
@@ -363,7 +382,7 @@ class ClipStore:
             doc["clip"]["tail"] = {"path": str(new.path), "sha256": new.sha256, "frames": new.frames}
             atomic_write_bytes(self.meta_path(key), json.dumps(doc, indent=1).encode())
         # a tail file goes once no clip refers to it any more
-        still = set()
+        still: set[str] = set()
         for key in self.keys():
             clip = (self.meta(key) or {}).get("clip", {})
             still.update(Path(clip[n]["path"]).name for n in ("last_frame", "tail") if clip.get(n))

@@ -29,6 +29,7 @@ is the motion).
 
 from __future__ import annotations
 
+import functools
 import threading
 from fractions import Fraction
 from pathlib import Path
@@ -37,8 +38,9 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..errors import GenerationError, InputError, SongreelError
-from ..schema.clip import ClipRef, GenerationRequest
+from ..schema.clip import ClipRef, FrameRef, GenerationRequest
 from ..schema.plan import Plan, Segment
+from ..schema.zoom import ZoomLayout
 from .base import GenerationResult
 from .runner import Backends, GenerationSummary, build_request, shot_seed
 from .store import ClipStore
@@ -62,6 +64,10 @@ def inpaint_options(plan: Plan, inpaint=None) -> Optional[dict]:
     return dict(value)
 
 
+OUTPAINT_NEEDS_MODEL = ("zoom.nesting: outpaint needs an inpainting model: zoom: {inpaint: {model: <folder or "
+                        "hub id of a diffusers inpainting pipeline>}}; accepted: auto, animatic, chain, paste")
+
+
 def choose_route(plan: Plan, backends: Backends, inpaint: Optional[dict] = None) -> str:
     """The nesting route for ``plan`` (see the module docstring).
 
@@ -74,8 +80,7 @@ def choose_route(plan: Plan, backends: Backends, inpaint: Optional[dict] = None)
     z = plan.zoom
     prompted = [s for s in plan.shots if s.spec.clip is None]
     if z.nesting == "outpaint" and not inpaint:
-        raise InputError("zoom.nesting: outpaint needs an inpainting model: zoom: {inpaint: {model: <folder or "
-                         "hub id of a diffusers inpainting pipeline>}}; accepted: auto, animatic, chain, paste")
+        raise InputError(OUTPAINT_NEEDS_MODEL)
     if z.nesting == "chain":
         if z.direction != "in":
             raise InputError("zoom.nesting: chain builds each level from the centre of the previous one, so it "
@@ -152,6 +157,8 @@ def generate_zoom(plan: Plan, store: ClipStore, backends: Backends, *, on_clip: 
     time_order = sorted(layout.levels, key=lambda lv: lv.own_start)
     stopped = lambda: stop is not None and stop.is_set()  # noqa: E731
     if route == "outpaint":
+        if not opts:   # a forced route skips choose_route's check
+            raise InputError(OUTPAINT_NEEDS_MODEL)
         _outpaint(plan, layout, store, backends, opts, done, fail, stopped)
     else:
         prev = None
@@ -163,7 +170,7 @@ def generate_zoom(plan: Plan, store: ClipStore, backends: Backends, *, on_clip: 
                 if shot.spec.clip is not None:
                     ref = _footage_level(plan, lv, store, backends)
                 elif route == "animatic":
-                    ref = _animatic_level(plan, lv, store)
+                    ref = _animatic_level(plan, layout, lv, store)
                 elif route == "chain":
                     if prev is not None and (prev.shot, prev.sub) not in made:
                         raise GenerationError(f"the level before it (shot {prev.shot + 1}) failed, and chained "
@@ -203,11 +210,10 @@ def _level_request(plan: Plan, lv, backend, caps, *, start: int, end: int, hold:
     return req.with_(seed=(req.seed + SUB_SEED * lv.sub) % (2**32), context=ctx)
 
 
-def _animatic_level(plan: Plan, lv, store: ClipStore) -> ClipRef:
+def _animatic_level(plan: Plan, layout: ZoomLayout, lv, store: ClipStore) -> ClipRef:
     from .animatic import ZOOM_VERSION, render_zoom_level
 
     shot = plan.shots[lv.shot]
-    layout = plan.layout
     inner = lv.index + 1 < len(layout.levels)
     label = shot.name + (f" ({lv.sub + 1}/{lv.subs})" if lv.subs > 1 else "") + \
         (f" · bar {shot.position}" if shot.position and lv.sub == 0 else "")
@@ -334,7 +340,7 @@ def _outpaint(plan: Plan, layout, store: ClipStore, backends: Backends, opts: di
 
     outp = Outpainter(opts, base_dir=backends.project.base_dir)
     (rw, rh), _ = work_size(plan.width, plan.height, outp.max_side)
-    keys: dict[int, object] = {}        # level index -> FrameRef of its keyframe
+    keys: dict[int, FrameRef] = {}      # level index -> FrameRef of its keyframe
     stills: dict[int, ClipRef] = {}
     L = len(layout.levels)
     try:
@@ -375,6 +381,8 @@ def _outpaint(plan: Plan, layout, store: ClipStore, backends: Backends, opts: di
                     return _write_still(img, tmp, plan.fps)
 
                 ref = store.make(req, produce)
+                if ref.last_frame is None:   # the store keeps the last frame of every clip it writes
+                    raise GenerationError(f"the outpaint keyframe {ref.key} has no stored frame")
                 keys[g] = ref.last_frame
                 stills[g] = ref
             except GenerationError as e:
@@ -393,7 +401,7 @@ def _outpaint(plan: Plan, layout, store: ClipStore, backends: Backends, opts: di
                 if caps.first_frame and backend.name != "animatic":
                     req = _level_request(plan, lv, backend, caps, start=lv.clip_start, end=lv.clip_end, hold=True,
                                          route="outpaint", first_frame=keys[g], nested=True)
-                    ref = store.make(req, lambda tmp, req=req, backend=backend: backend.generate(req, tmp))
+                    ref = store.make(req, functools.partial(backend.generate, req))
                 else:
                     ref = stills[g]
                 done(lv, ref)

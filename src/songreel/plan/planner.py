@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..errors import PlanError
+from ..errors import PlanError, SongreelError
 from ..schema.analysis import Analysis, Section
 from ..schema.plan import Plan, PlannedShot, PlannedTransition, Segment
 from ..schema.storyboard import LENGTH_ACCEPTED, Anchor, BackendSpec, Length, ShotSpec, Storyboard
@@ -25,8 +25,8 @@ from .grid import Grid
 from .sections import describe_sections, find_section, section_name_at, section_occurrences  # noqa: F401
 from .wording import bars_beats, plural
 
-DEFAULT_TRANSITION_BEATS = {"crossfade": 1, "dip": 1, "dip-white": 1, "zoom": 1, "whip": Fraction(1, 2),
-                            "slide": Fraction(1, 2)}
+DEFAULT_TRANSITION_BEATS: dict[str, int | Fraction] = {"crossfade": 1, "dip": 1, "dip-white": 1, "zoom": 1,
+                                                       "whip": Fraction(1, 2), "slide": Fraction(1, 2)}
 NEEDS_HANDLES = {"crossfade", "zoom", "whip", "slide"}
 
 
@@ -84,16 +84,18 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
     cursor = count_from
     for i, spec in enumerate(shots):
         if i > 0:
-            if anchors[i] is not None:
+            anchor = anchors[i]
+            if anchor is not None:
                 origin = [count_from] + starts[1:]
-                if grid.frame_of(anchors[i]) < grid.frame_of(cursor):
-                    raise PlanError(_overrun(i, anchors[i], cursor, origin, wanted, grid, storyboard))
-                if wanted[i - 1] is not None and grid.frame_of(anchors[i]) > grid.frame_of(wanted[i - 1]):
+                if grid.frame_of(anchor) < grid.frame_of(cursor):
+                    raise PlanError(_overrun(i, anchor, cursor, origin, wanted, grid, storyboard))
+                before = wanted[i - 1]
+                if before is not None and grid.frame_of(anchor) > grid.frame_of(before):
                     first = 0 if i == 1 else grid.frame_of(starts[i - 1])
-                    notes[i - 1].append(_stretch_note(i - 1, first, origin[i - 1], wanted[i - 1], anchors[i], grid,
+                    notes[i - 1].append(_stretch_note(i - 1, first, origin[i - 1], before, anchor, grid,
                                                       storyboard))
-                ends[i - 1] = anchors[i]
-                cursor = anchors[i]
+                ends[i - 1] = anchor
+                cursor = anchor
             starts[i] = cursor
         # end of this shot
         end = _end_of(spec, i, cursor, grid, sections, lyrics, storyboard, total, n, anchors)
@@ -102,7 +104,8 @@ def make_plan(storyboard: Storyboard, analysis: Analysis, *,
             end = next((a for a in anchors[i + 1:] if a is not None), None) if i < n - 1 else None
             if end is not None and grid.frame_of(end) <= grid.frame_of(cursor):
                 k = next(j for j in range(i + 1, n) if anchors[j] is not None)
-                raise PlanError(f'{storyboard.where(f"shots[{k}].at")}: at: {_anchor_is(shots[k].at, end, grid)}, '
+                at_k = _anchor_is(_at_of(storyboard, k), end, grid)
+                raise PlanError(f'{storyboard.where(f"shots[{k}].at")}: at: {at_k}, '
                                 f"not after shot {i + 1}'s start at {format_time(grid.time_of(cursor))}; "
                                 "anchors must follow the shot order")
             if end is None:
@@ -325,8 +328,9 @@ def _seed(spec: ShotSpec, sb: Storyboard, names, cast=()) -> int:
         if member.seed is not None:
             return member.seed
     for name in names:
-        if sb.characters[name].seed is not None:
-            return sb.characters[name].seed
+        seed = sb.characters[name].seed
+        if seed is not None:
+            return seed
     basis = f"{sb.seed}:{spec.prompt or _as_written(spec.clip, sb)}"
     return int.from_bytes(hashlib.sha256(basis.encode()).digest()[:4], "big")
 
@@ -350,6 +354,14 @@ def _short(spec: ShotSpec) -> str:
 def _bars_left(grid: Grid, start_frame: int, total: int) -> str:
     beats = sum(1 for f in grid.frames if start_frame <= f < total)
     return bars_beats(beats, grid.meter)
+
+
+def _at_of(sb: Storyboard, i: int) -> Anchor:
+    """Shot ``i``'s ``at:`` anchor; asked only of shots whose anchor was resolved, so None is a bug."""
+    at = sb.shots[i].at
+    if at is None:
+        raise SongreelError(f"{sb.where(f'shots[{i}]')}: internal error: shot {i + 1} has no at: anchor to report")
+    return at
 
 
 def _anchor_is(anchor: Anchor, pos: float, grid: Grid, verb: str = "is") -> str:
@@ -383,11 +395,11 @@ def _overrun(i: int, anchor: float, cursor: float, origin: list, wanted, grid: G
         later = f" (and shot{'s' if i - j > 2 else ''} {j + 2}{f'–{i}' if i - j > 2 else ''} after it " \
                 f"{'have' if i - j > 2 else 'has'} no room)" if j < i - 1 else ""
         return (f"{sb.where(f'shots[{j}].{field}')}: {written} runs to {format_time(grid.time_of(wanted[j]))}, "
-                f"past shot {i + 1}'s at: {_anchor_is(shots[i].at, anchor, grid, 'at')}{later}; shot {j + 1} has "
+                f"past shot {i + 1}'s at: {_anchor_is(_at_of(sb, i), anchor, grid, 'at')}{later}; shot {j + 1} has "
                 f"{bars_beats(max(0.0, anchor - origin[j]), grid.meter)} from "
                 f"{format_time(grid.time_of(origin[j]))} to there: shorten it, or leave out its {field} to "
                 "stretch it to the anchor")
-    return (f"{sb.where(f'shots[{i}].at')}: at: {_anchor_is(shots[i].at, anchor, grid)}, before shot {i}'s end "
+    return (f"{sb.where(f'shots[{i}].at')}: at: {_anchor_is(_at_of(sb, i), anchor, grid)}, before shot {i}'s end "
             f"at {format_time(grid.time_of(cursor))}; anchors must follow the shot order (shorten the shots "
             "before it)")
 
@@ -406,7 +418,7 @@ def apply_overrides(analysis: Analysis, sb: Storyboard) -> Analysis:
     if not sb.sections:
         return analysis
     grid = Grid.from_analysis(analysis, sb.video.fps)
-    starts = []
+    starts: list[tuple[float, str]] = []
     for k, s in enumerate(sb.sections):
         pos = _resolve(s.at, grid, analysis.sections or (Section(0, analysis.duration, "song"),), None, sb,
                        f"sections[{k}].at", frames_in(analysis.duration, sb.video.fps))

@@ -34,6 +34,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..errors import SongreelError
 from ..schema.plan import Plan, Segment
 from ..schema.zoom import MIN_PIXELS, ZoomLayout, ZoomLevel  # noqa: F401 (the layout is schema data)
 
@@ -138,7 +139,7 @@ def plan_zoom(plan: Plan, sb=None, analysis=None, *, preroll: float = PREROLL,
         bounds.append(b)
         for i, (x, y) in enumerate(zip(bounds, bounds[1:])):
             spans.append((shot.index, i, x, y))
-    subs_of = {}
+    subs_of: dict[int, int] = {}
     for s, i, _, _ in spans:
         subs_of[s] = max(subs_of.get(s, 0), i + 1)
     L = len(spans)
@@ -200,7 +201,10 @@ def layout_of(plan: Plan, analysis=None) -> ZoomLayout:
     """The plan's :class:`ZoomLayout` (laid out now if :func:`plan_zoom` has not run)."""
     if plan.layout is not None:
         return plan.layout
-    return plan_zoom(plan, None, analysis).layout
+    layout = plan_zoom(plan, None, analysis).layout
+    if layout is None:   # plan_zoom always lays the zoom out
+        raise SongreelError("internal error: plan_zoom returned a plan without a zoom layout")
+    return layout
 
 
 def level_frame_index(level: ZoomLevel, f: int, clip_frames: int, clip_fps: Fraction, fps: Fraction,

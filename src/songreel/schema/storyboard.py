@@ -72,11 +72,12 @@ def parse_length(value: Any) -> Length:
     if not m:
         raise ValueError(f"got {_show(value)}, expected {LENGTH_ACCEPTED}")
     amount = Fraction(m.group(1))
-    unit = m.group(2).lower()
-    unit = "bars" if unit.startswith("bar") else "beats" if unit.startswith("beat") else "s"
+    word = m.group(2).lower()
+    unit: Literal["bars", "beats", "s"] = (
+        "bars" if word.startswith("bar") else "beats" if word.startswith("beat") else "s")
     if amount <= 0:
         raise ValueError(f"got {_show(value)}, expected a length greater than zero")
-    if unit != "s" and unit == "bars" and amount.denominator not in (1, 2, 4):
+    if unit == "bars" and amount.denominator not in (1, 2, 4):
         raise ValueError(f"got {_show(value)}, expected whole, half or quarter bars")
     return Length(amount, unit)
 
@@ -137,7 +138,11 @@ def parse_anchor(value: Any) -> Anchor:
         kind = m.group(1).lower()
         if kind == "section":   # the N-th section in song order: names any section, labelled or not
             return Anchor("section", number=n, raw=text)
-        return Anchor(kind, number=n, raw=text)
+        if kind == "bar":
+            return Anchor("bar", number=n, raw=text)
+        if kind == "beat":
+            return Anchor("beat", number=n, raw=text)
+        return Anchor("lyric", number=n, raw=text)   # _ANCHOR_NUM admits only bar|beat|lyric|section
     if re.match(r"^[\d:.]+s?$", text):
         return Anchor("time", seconds=parse_time(text), raw=text)
     m = _ANCHOR_SECTION.match(text)
@@ -181,7 +186,7 @@ def parse_transition(value: Any) -> TransitionSpec:
     length = None
     if len(parts) > 1:
         rest = parts[1].strip()
-        align = "centre"
+        align: Literal["centre", "end"] = "centre"
         if rest.endswith(" ending on the beat") or rest.endswith(" to the beat"):
             align = "end"
             rest = rest.rsplit(" ", 4)[0] if rest.endswith(" ending on the beat") else rest.rsplit(" ", 3)[0]
