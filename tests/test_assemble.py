@@ -100,10 +100,10 @@ def make_edit(tmp: Path, shots: list[dict], *, total: int, analysis=None, transi
             "crossfade", "zoom", "whip", "slide") else 0
         tail = (trans[i].end - end) if trans[i] is not None and trans[i].frames and trans[i].kind in (
             "crossfade", "zoom", "whip", "slide") else 0
-        opts = {"interpolate": s["interpolate"]} if "interpolate" in s else {}
-        spec = ShotSpec(prompt=f"shot {i}", camera=s.get("camera"), pulse=s.get("pulse", 0.0))
+        spec = ShotSpec(prompt=f"shot {i}", camera=s.get("camera"), pulse=s.get("pulse", 0.0),
+                        interpolate=s.get("interpolate"))
         planned.append(PlannedShot(index=i, name=f"shot {i + 1}", spec=spec, prompt=spec.prompt, negative="",
-                                   seed=i, backend=BackendSpec(name="animatic", options=opts), start=start, end=end,
+                                   seed=i, backend=BackendSpec(name="animatic"), start=start, end=end,
                                    head=head, tail=tail, transition=trans[i],
                                    segments=(Segment(0, start - head, end + tail - start + head),)))
         clip_fps = Fraction(s.get("clip_fps", FPS))
@@ -452,3 +452,4 @@ shots:
     assert t.end == t.cut == 192                   # ending on the beat
     gray = decode_gray_small(res.video)
     assert len(gray) == plan.total_frames == 396
+
