@@ -453,3 +453,38 @@ shots:
     gray = decode_gray_small(res.video)
     assert len(gray) == plan.total_frames == 396
 
+
+def test_zoom_level_clip_without_frames_is_a_media_error(tmp_path):
+    """A zoom level's clip file with a video stream but no frames names the file (was AttributeError)."""
+    import av
+
+    from songreel.assemble.zoom import LevelSource
+    from songreel.errors import MediaError
+
+    path = tmp_path / "empty.mkv"
+    with av.open(str(path), mode="w") as c:
+        s = c.add_stream("libx264", rate=FPS)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        empty = av.Packet(b"")  # muxing it writes the header only: a video stream, no frames
+        empty.stream, empty.pts, empty.dts = s, 0, 0
+        c.mux(empty)
+    clip = ClipRef(key="k", path=path, frames=1, fps=Fraction(FPS), width=W, height=H)
+    src = LevelSource(clip, 0, Fraction(FPS), W, H)
+    try:
+        with pytest.raises(MediaError, match="empty.mkv"):
+            src.picture(0)
+    finally:
+        src.close()
+
+
+def test_joiner_closed_without_chunks_is_a_media_error(tmp_path):
+    """Finishing a joined film that no chunk was added to names the film (was AttributeError on None)."""
+    from songreel.assemble.encode import Joiner
+    from songreel.errors import MediaError
+
+    joiner = Joiner(tmp_path / "film.mp4", Fraction(FPS), EncodeSpec(), write_song(tmp_path / "song.wav", 1.0))
+    try:
+        with pytest.raises(MediaError, match="film.mp4"):
+            joiner.close()
+    finally:
+        joiner.abort()
