@@ -100,8 +100,9 @@ def make_edit(tmp: Path, shots: list[dict], *, total: int, analysis=None, transi
             "crossfade", "zoom", "whip", "slide") else 0
         tail = (trans[i].end - end) if trans[i] is not None and trans[i].frames and trans[i].kind in (
             "crossfade", "zoom", "whip", "slide") else 0
-        spec = ShotSpec(prompt=f"shot {i}", camera=s.get("camera"), pulse=s.get("pulse", 0.0),
-                        interpolate=s.get("interpolate"))
+        spec = ShotSpec(prompt=f"shot {i}", camera=s.get("camera"), pulse=s.get("pulse", 0.0))
+        if "interpolate" in s:  # unvalidated, so that the planner's own check is what refuses a bad one
+            spec = spec.model_copy(update={"interpolate": s["interpolate"]})
         planned.append(PlannedShot(index=i, name=f"shot {i + 1}", spec=spec, prompt=spec.prompt, negative="",
                                    seed=i, backend=BackendSpec(name="animatic"), start=start, end=end,
                                    head=head, tail=tail, transition=trans[i],
