@@ -100,10 +100,11 @@ def make_edit(tmp: Path, shots: list[dict], *, total: int, analysis=None, transi
             "crossfade", "zoom", "whip", "slide") else 0
         tail = (trans[i].end - end) if trans[i] is not None and trans[i].frames and trans[i].kind in (
             "crossfade", "zoom", "whip", "slide") else 0
-        opts = {"interpolate": s["interpolate"]} if "interpolate" in s else {}
         spec = ShotSpec(prompt=f"shot {i}", camera=s.get("camera"), pulse=s.get("pulse", 0.0))
+        if "interpolate" in s:  # unvalidated, so that the planner's own check is what refuses a bad one
+            spec = spec.model_copy(update={"interpolate": s["interpolate"]})
         planned.append(PlannedShot(index=i, name=f"shot {i + 1}", spec=spec, prompt=spec.prompt, negative="",
-                                   seed=i, backend=BackendSpec(name="animatic", options=opts), start=start, end=end,
+                                   seed=i, backend=BackendSpec(name="animatic"), start=start, end=end,
                                    head=head, tail=tail, transition=trans[i],
                                    segments=(Segment(0, start - head, end + tail - start + head),)))
         clip_fps = Fraction(s.get("clip_fps", FPS))
@@ -452,3 +453,39 @@ shots:
     assert t.end == t.cut == 192                   # ending on the beat
     gray = decode_gray_small(res.video)
     assert len(gray) == plan.total_frames == 396
+
+
+def test_zoom_level_clip_without_frames_is_a_media_error(tmp_path):
+    """A zoom level's clip file with a video stream but no frames names the file (was AttributeError)."""
+    import av
+
+    from songreel.assemble.zoom import LevelSource
+    from songreel.errors import MediaError
+
+    path = tmp_path / "empty.mkv"
+    with av.open(str(path), mode="w") as c:
+        s = c.add_stream("libx264", rate=FPS)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        empty = av.Packet(b"")  # muxing it writes the header only: a video stream, no frames
+        empty.stream, empty.pts, empty.dts = s, 0, 0
+        c.mux(empty)
+    clip = ClipRef(key="k", path=path, frames=1, fps=Fraction(FPS), width=W, height=H)
+    src = LevelSource(clip, 0, Fraction(FPS), W, H)
+    try:
+        with pytest.raises(MediaError, match="empty.mkv"):
+            src.picture(0)
+    finally:
+        src.close()
+
+
+def test_joiner_closed_without_chunks_is_a_media_error(tmp_path):
+    """Finishing a joined film that no chunk was added to names the film (was AttributeError on None)."""
+    from songreel.assemble.encode import Joiner
+    from songreel.errors import MediaError
+
+    joiner = Joiner(tmp_path / "film.mp4", Fraction(FPS), EncodeSpec(), write_song(tmp_path / "song.wav", 1.0))
+    try:
+        with pytest.raises(MediaError, match="film.mp4"):
+            joiner.close()
+    finally:
+        joiner.abort()

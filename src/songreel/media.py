@@ -268,8 +268,8 @@ def media_duration(path, *, field: str = "clip") -> float:
         return info.duration
     import av
 
-    last = None
-    first = None
+    last: Optional[float] = None
+    first: Optional[float] = None
     with av.open(str(path)) as c:
         vs = c.streams.video[0]
         for packet in c.demux(vs):
@@ -279,6 +279,6 @@ def media_duration(path, *, field: str = "clip") -> float:
             first = t if first is None else min(first, t)
             last = t if last is None else max(last, t)
         step = 1 / float(info.fps) if info.fps else 0.04
-    if last is None:
+    if last is None or first is None:
         raise MediaError(f"{field}: {path}: has no video packets")
     return last - first + step

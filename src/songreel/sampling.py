@@ -160,7 +160,7 @@ class FootageFrames:
         self.field = field
         self.seek = seek
         self._sampler: Optional[FrameSampler] = None
-        self._still = None
+        self._still: Optional[np.ndarray] = None
         self._last_t = -1.0
 
     def _open(self) -> FrameSampler:
@@ -185,11 +185,12 @@ class FootageFrames:
         """Clip frame ``i`` as an ``av.VideoFrame`` in yuv420p at the clip size."""
         c = self.c
         if c.still:
-            if self._still is None:
-                self._still = self._open().at(0.0)
+            still = self._still
+            if still is None:
+                still = self._still = self._open().at(0.0)
                 self.close()
             u = (c.offset + i) / max(c.total - 1, 1)
-            return fit_frame(self._still, c.width, c.height, c.mode, zoom=1.0 + c.push * u, out_format="yuv420p")
+            return fit_frame(still, c.width, c.height, c.mode, zoom=1.0 + c.push * u, out_format="yuv420p")
         t = self.source_time(i)
         fresh = self._sampler is None
         sampler = self._open()

@@ -66,7 +66,7 @@ class ShotMotion:
     def params(self, f: int) -> tuple[float, tuple[float, float]]:
         u = (f - self.start) / self.span
         s, shift = self.move.at(u, self.width, self.height) if self.move else (1.0, (0.0, 0.0))
-        if self.pulse:
+        if self.pulse and self.envelope is not None:  # pulse is 0 without an envelope
             s *= 1.0 + self.pulse * self.envelope.at_frame(f)
         return s, shift
 

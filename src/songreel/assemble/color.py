@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -42,16 +42,22 @@ class PlaneStats:
     @classmethod
     def of(cls, planes: np.ndarray, height: int, step: int = 4) -> "PlaneStats":
         ps = [p[::step, ::step].astype(np.float32) for p in warp.split(planes, height)]
-        return cls(tuple(float(p.mean()) for p in ps), tuple(float(p.std()) for p in ps))
+        return cls(_yuv([float(p.mean()) for p in ps]), _yuv([float(p.std()) for p in ps]))
 
     @classmethod
     def average(cls, items: list["PlaneStats"]) -> "PlaneStats":
         n = len(items)
-        return cls(tuple(sum(s.mean[k] for s in items) / n for k in range(3)),
-                   tuple(sum(s.std[k] for s in items) / n for k in range(3)))
+        return cls(_yuv([sum(s.mean[k] for s in items) / n for k in range(3)]),
+                   _yuv([sum(s.std[k] for s in items) / n for k in range(3)]))
 
 
-def seam_score(a: PlaneStats, b: PlaneStats) -> dict:
+def _yuv(values: list[float]) -> tuple[float, float, float]:
+    """One value per plane (Y, U, V) as a 3-tuple."""
+    y, u, v = values
+    return y, u, v
+
+
+def seam_score(a: PlaneStats, b: PlaneStats) -> dict[str, Any]:
     """Luma and colour jump from ``a`` (outgoing) to ``b`` (incoming)."""
     dy = b.mean[0] - a.mean[0]
     du, dv = b.mean[1] - a.mean[1], b.mean[2] - a.mean[2]
@@ -81,7 +87,7 @@ class ColorLUT:
             lut = np.clip(np.round(y), 0, 255).astype(np.uint8)
             identity &= bool(np.array_equal(lut, x.astype(np.uint8)))
             luts.append(lut)
-        return None if identity else cls(tuple(luts))
+        return None if identity else cls((luts[0], luts[1], luts[2]))
 
     def apply(self, planes: np.ndarray, height: int) -> np.ndarray:
         out = np.empty_like(planes)

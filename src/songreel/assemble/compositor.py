@@ -16,11 +16,12 @@ either side of it; :meth:`Compositor.items` records those frames' statistics in
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from ..schema.edit import Edit
+from ..schema.plan import PlannedTransition
 
 
 class Compositor:
@@ -141,15 +142,18 @@ class Compositor:
                         r.close()
                     out_t = shots[i - 1].transition if i > 0 else None
                     own_t = shots[i].transition
+                    t: Optional[PlannedTransition] = None
+                    a_idx = i  # the outgoing shot of transition t
                     if out_t is not None and out_t.frames and out_t.start <= f < out_t.end:
-                        a_idx, t, fx = i - 1, out_t, self.effects[i - 1]
+                        a_idx, t = i - 1, out_t
                     elif own_t is not None and own_t.frames and own_t.start <= f < own_t.end:
-                        a_idx, t, fx = i, own_t, self.effects[i]
-                    else:
-                        a_idx = t = fx = None
+                        a_idx, t = i, own_t
                     if t is None:
                         item = picture(i, f, False)
                     else:
+                        fx = self.effects[a_idx]
+                        if fx is None:
+                            raise ValueError(f"shot {a_idx + 1}: has a transition but no effect to render it")
                         before = f < t.cut
                         u = (f - t.start + 1) / (t.frames + 1)
                         a = picture(a_idx, f, True) if (before or fx.needs_handles) else None
@@ -179,7 +183,7 @@ class Compositor:
         """One dict per seam whose probe frames were measured (see :class:`~.pipeline.AssemblyResult`)."""
         from .color import seam_score
 
-        seams = []
+        seams: list[dict[str, Any]] = []
         for k, s in enumerate(self.shots[:-1]):
             sides = [None, None]
             for f, found in self.probes.items():

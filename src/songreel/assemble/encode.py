@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from ..schema.storyboard import EncodeSpec
 
@@ -108,10 +108,17 @@ class Joiner:
         self.encode = encode
         self.song = song
         self.container = av.open(str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"})
-        self.video = None
-        self._extradata = None
-        self._audio = None
+        self.video: Optional[Any] = None  # an av stream, set by the first chunk
+        self._extradata: Optional[bytes] = None
+        self._audio: Optional[_AudioFeed] = None
         self.frames = 0
+
+    def _feed(self) -> _AudioFeed:
+        if self._audio is None:
+            from ..errors import MediaError
+
+            raise MediaError(f"{self.path}: no chunk has been joined, so there is no film to finish")
+        return self._audio
 
     def add(self, chunk_path: Path, start: int, frames: int) -> None:
         """Copy the video packets of ``chunk_path`` (``frames`` frames, the film's ``start..``)."""
@@ -122,10 +129,11 @@ class Joiner:
         with av.open(str(chunk_path)) as src:
             vs = src.streams.video[0]
             if self.video is None:
-                self.video = self.container.add_stream_from_template(vs)
-                self.video.time_base = vs.time_base
+                video = self.container.add_stream_from_template(vs)
+                video.time_base = vs.time_base
                 if self.encode.codec == "h265":
-                    self.video.codec_context.codec_tag = "hvc1"
+                    video.codec_context.codec_tag = "hvc1"
+                self.video = video
                 self._extradata = vs.codec_context.extradata
                 self._audio = _AudioFeed(self.container, self.song, self.encode)
             elif vs.codec_context.extradata != self._extradata:
@@ -143,11 +151,12 @@ class Joiner:
             if n != frames:
                 raise ValueError(f"{chunk_path}: holds {n} frames, expected {frames}")
         self.frames += frames
-        self._audio.feed_until(float(self.frames / self.fps) + 0.5)
+        self._feed().feed_until(float(self.frames / self.fps) + 0.5)
 
     def close(self) -> None:
-        self._audio.feed_until(float("inf"))
-        self._audio.flush()
+        audio = self._feed()
+        audio.feed_until(float("inf"))
+        audio.flush()
         self.container.close()
 
     def abort(self) -> None:
@@ -189,7 +198,7 @@ class _AudioFeed:
             self.out_stream.bit_rate = encode.audio_bitrate
             self._resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
             self._packets = self._encode_packets()
-        self._pending = None
+        self._pending: Optional[Any] = None  # the next av packet, read but not yet muxed
         self._done = False
 
     def _copy_packets(self):
@@ -242,25 +251,29 @@ def probe_output(path: Path) -> dict:
     """
     import av
 
-    out = {"video_frames": 0, "video_seconds": 0.0, "audio_seconds": 0.0, "audio_codec": None}
+    video_frames = 0
+    video_seconds = 0.0
+    audio_seconds = 0.0
+    audio_codec: Optional[str] = None
     with av.open(str(path)) as c:
         vs = c.streams.video[0] if c.streams.video else None
         as_ = c.streams.audio[0] if c.streams.audio else None
         end_audio = 0.0
-        first_audio = None
+        first_audio: Optional[float] = None
         for p in c.demux():
             if p.size == 0:
                 continue
             if vs is not None and p.stream is vs:
-                out["video_frames"] += 1
+                video_frames += 1
             elif as_ is not None and p.stream is as_ and p.pts is not None:
                 t0 = float(p.pts * p.time_base)
                 first_audio = t0 if first_audio is None else min(first_audio, t0)
                 end_audio = max(end_audio, t0 + float((p.duration or 0) * p.time_base))
         if vs is not None:
             rate = vs.average_rate or vs.guessed_rate
-            out["video_seconds"] = out["video_frames"] / float(rate) if rate else 0.0
+            video_seconds = video_frames / float(rate) if rate else 0.0
         if as_ is not None:
-            out["audio_codec"] = as_.codec_context.name
-            out["audio_seconds"] = end_audio - max(0.0, first_audio or 0.0)
-    return out
+            audio_codec = as_.codec_context.name
+            audio_seconds = end_audio - max(0.0, first_audio or 0.0)
+    return {"video_frames": video_frames, "video_seconds": video_seconds, "audio_seconds": audio_seconds,
+            "audio_codec": audio_codec}

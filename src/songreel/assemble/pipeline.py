@@ -230,7 +230,7 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
         done, audio_mode, ctx, extra, produced = _assemble_chunks(edit, tmp, encode, compositor, overlay, threads,
                                                                  on_frame, Path(chunk_dir))
     publish(tmp, out, replace=replace)
-    stats = dict(compositor.stats) if compositor is not None else {"look": plan.look}
+    stats: dict[str, object] = dict(compositor.stats) if compositor is not None else {"look": plan.look}
     stats.update(extra)
     stats.update({"codec": encode.codec, "crf": encode.crf, "preset": encode.preset,
                   "x264_threads": ctx[0], "x264_thread_type": ctx[1],
@@ -365,6 +365,8 @@ def _assemble_chunks(edit, tmp, encode, compositor, overlay, threads, on_frame, 
                 continue
             part = cache.temp(c.key)
             parts.append(part)
+            if producer is None:  # every chunk not found is in todo, which then has a producer
+                raise RuntimeError(f"chunk {c.key}: not in the cache, yet no frames are being composed for it")
             output = Output(part, plan.width, plan.height, plan.fps, encode, None, threads=threads)
             for _ in range(c.frames):
                 _write(output, producer.get())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Union
 
 import numpy as np
 
@@ -17,6 +17,8 @@ from ..schema.plan import PlannedShot
 
 if TYPE_CHECKING:
     import av
+
+    from ..sampling import FootageFrames
 
 Picture = Union["av.VideoFrame", np.ndarray]
 
@@ -57,14 +59,14 @@ class ShotReader:
         self.interpolate = interpolate
         self.decoder_threads = decoder_threads
         self._seg = -1
-        self._container = None
-        self._iter = None
+        self._container: Optional[Any] = None    # the open av container of a rendered clip
+        self._iter: Optional[Iterator[Any]] = None  # the open clip's frames
         self._index = -1          # clip index of self._cur
-        self._cur = None          # decoded frames (av.VideoFrame): current and the one after it
-        self._next = None
+        self._cur: Optional[Any] = None  # decoded frames (av.VideoFrame): current and the one after it
+        self._next: Optional[Any] = None
         self._ended = False
         self._mode = "nearest"
-        self._footage = None
+        self._footage: Optional[FootageFrames] = None
         self.stats = {"decoded": 0, "blended": 0, "conformed": 0}
 
     def _open(self, j: int):
@@ -93,18 +95,19 @@ class ShotReader:
 
             raise MediaError(f"shot {self.shot.index + 1}: clip {clip.path}: cannot be decoded "
                              f"({type(e).__name__})") from None
-        stream = self._container.streams.video[0]
+        container = self._container
+        stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         stream.codec_context.thread_count = decoder_thread_count(self.decoder_threads)
-        self._iter = self._container.decode(stream)
+        self._iter = container.decode(stream)
         self._seg = j
         self._index = -1
         self._cur = self._next = None
         self._ended = False
         self._mode = retime.resolve_mode(self.interpolate, clip.fps, self.fps)
 
-    def _decode(self):
-        if self._ended:
+    def _decode(self) -> Optional[Any]:
+        if self._ended or self._iter is None:
             return None
         try:
             frame = next(self._iter)
@@ -114,20 +117,23 @@ class ShotReader:
         self.stats["decoded"] += 1
         return frame
 
-    def _seek_to(self, want: int) -> None:
-        """Advance so that ``self._cur`` is clip frame ``want`` (or the last one there is)."""
-        if self._cur is None:
-            self._cur = self._decode()
+    def _seek_to(self, want: int) -> Any:
+        """Advance so that ``self._cur`` is clip frame ``want`` (or the last one there is); returns it."""
+        cur = self._cur
+        if cur is None:
+            cur = self._cur = self._decode()
             self._index = 0
-            if self._cur is None:
+            if cur is None:
                 from ..errors import MediaError
 
                 raise MediaError(f"shot {self.shot.index + 1}: clip {self.clips[self._seg].path}: has no "
                                  "decodable video frames")
             self._next = self._decode()
         while self._index < want and self._next is not None:
-            self._cur, self._next = self._next, self._decode()
+            cur, self._next = self._next, self._decode()
+            self._cur = cur
             self._index += 1
+        return cur
 
     def _position(self, f: int) -> tuple[int, Fraction, ClipRef]:
         segs = self.shot.segments
@@ -145,16 +151,15 @@ class ShotReader:
         _, p, clip = self._position(f)
         i = int(p)  # floor: p >= 0
         t = p - i
-        self._seek_to(i)
+        frame = self._seek_to(i)
         if t and self._mode != "nearest" and self._next is not None and self._index == i:
-            a, b = self._as_planes(self._cur), self._as_planes(self._next)
+            a, b = self._as_planes(frame), self._as_planes(self._next)
             self.stats["blended"] += 1
             from . import retime
 
             if self._mode == "flow":
                 return retime.flow(a, b, float(t), self.height)
             return retime.blend(a, b, float(t))
-        frame = self._cur
         if frame.width == self.width and frame.height == self.height and frame.format.name == "yuv420p":
             return frame
         return self._as_planes(frame)

@@ -65,7 +65,10 @@ class Cut:
 
     def apply(self, a: Optional[np.ndarray], b: Optional[np.ndarray], u: float, *, before_cut: bool,
               height: int) -> np.ndarray:
-        return a if before_cut else b
+        shown = a if before_cut else b
+        if shown is None:
+            raise ValueError(f"cut: the {'outgoing' if before_cut else 'incoming'} shot's picture is missing")
+        return shown
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
 import numpy as np
 
 from ..schema.clip import ClipRef
 from ..schema.zoom import MIN_PIXELS, ZoomLayout
+
+if TYPE_CHECKING:
+    from ..sampling import FootageFrames
 
 RESAMPLE_OUTER = "bicubic"     # the magnified outermost level
 RESAMPLE_INNER = "bilinear"    # pasted (downscaled) levels: antialiased triangle filter
@@ -95,7 +98,8 @@ class Picture:
 # geometry
 
 
-def centred_rect(width: int, height: int, s: float) -> tuple[tuple[int, int, int, int], tuple[float, float, float, float]]:
+def centred_rect(width: int, height: int,
+                 s: float) -> tuple[tuple[int, int, int, int], tuple[float, float, float, float]]:
     """Where a ``width x height`` picture drawn at scale ``s`` about the centre lands.
 
     Returns
@@ -286,10 +290,11 @@ class LevelSource:
         self.fps = Fraction(fps)
         self.width, self.height = width, height
         self.hold_before = hold_before
-        self._container = None
-        self._iter = None
+        self._footage: Optional[FootageFrames] = None  # a conformed clip, sampled from the user's file
+        self._container: Optional[Any] = None  # an av container, for a rendered clip file
+        self._iter: Optional[Iterator[Any]] = None  # its decoded av.VideoFrames
         self._index = -1
-        self._frame = None
+        self._frame: Optional[Any] = None
         self._picture: Optional[Picture] = None
         self._picture_index = -2
         self.still = clip.frames <= 1
@@ -298,34 +303,41 @@ class LevelSource:
         return self.hold_before or f >= self.start
 
     def _want(self, f: int) -> int:
-        i = self.clip.lead + int(Fraction(f - self.start) * self.clip.fps / self.fps) if f >= self.start else self.clip.lead
+        if f < self.start:
+            return max(0, min(self.clip.lead, self.clip.frames - 1))
+        i = self.clip.lead + int(Fraction(f - self.start) * self.clip.fps / self.fps)
         return max(0, min(i, self.clip.frames - 1))
 
     def picture(self, f: int) -> Picture:
         want = self._want(f)
         if self.clip.conform is not None:  # footage conformed on the fly from the user's file
-            if self._container is None:
+            if self._footage is None:
                 from ..sampling import FootageFrames
 
-                self._container = FootageFrames(self.clip.conform)
+                self._footage = FootageFrames(self.clip.conform)
             if self._picture is None or self._picture_index != want:
-                frame = self._container.picture(want)
+                frame = self._footage.picture(want)
                 self._picture = Picture.from_yuv(self._conform(frame), self.width, self.height)
                 self._picture_index = want
             return self._picture
-        if self._container is None:
+        frames = self._iter
+        if self._container is None or frames is None:
             import av
 
             self._container = av.open(str(self.clip.path))
             stream = self._container.streams.video[0]
             stream.thread_type = "AUTO"
-            self._iter = self._container.decode(stream)
+            frames = self._iter = self._container.decode(stream)
         while self._index < want:
             try:
-                self._frame = next(self._iter)
+                self._frame = next(frames)
             except StopIteration:
                 break
             self._index += 1
+        if self._frame is None:
+            from ..errors import MediaError
+
+            raise MediaError(f"zoom level clip {self.clip.path}: has no video frames")
         if self._picture is None or self._picture_index != self._index:
             self._picture = Picture.from_yuv(self._conform(self._frame), self.width, self.height)
             self._picture_index = self._index
@@ -342,6 +354,9 @@ class LevelSource:
         return fit_frame(frame.to_ndarray(format="rgb24"), W, H, "cover", out_format="yuv420p").to_ndarray()
 
     def close(self) -> None:
+        if self._footage is not None:
+            self._footage.close()
+            self._footage = None
         if self._container is not None:
             self._container.close()
             self._container = None
