@@ -3,6 +3,10 @@
 Shots run concurrently up to each backend's ``max_concurrent`` (hosted APIs); the segments of a shot
 run in order, each conditioned on the previous one's last frame(s) when the backend supports it.
 A shot that fails is reported; the others go on, and everything finished stays in the store.
+
+One job, walking the plan's shots through the store, past 450 lines because the walks that must agree
+on every key live together: generation, the keys a gc keeps, the work left for the ETA and the spend
+estimate each follow the same chain of requests.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ Strings in musical units (``"2 bars"``, ``"crossfade 1 beat"``, ``"chorus 2"``) 
 into small frozen objects; the planner turns them into frames.
 
 Every model is frozen; :meth:`Frozen.with_` returns an edited copy.
+
+One job, the format's data model, past 450 lines because each field's parser and its accepted-values
+text stand beside the field they validate (characters and their looks, executors, images, encode,
+zoom): the one place a user's word becomes typed data.
 """
 
 from __future__ import annotations
