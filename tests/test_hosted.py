@@ -149,7 +149,9 @@ def test_three_segments_chained(server, project):
             # input_reference must have the output size: the stand-in's 32x32 frame is scaled to cover it
             # (a real Sora clip already has that size and goes byte for byte: test_openai_exact_size_frame)
             want = np.asarray(Image.fromarray(refs[i - 1].last_frame.load()).resize((1280, 1280)))[280:1000]
-            assert got.shape == (720, 1280, 3) and np.array_equal(got, want)
+            # scaled by swscale (media.fit_frame), compared with Pillow's bicubic: within rounding
+            diff = np.abs(got.astype(int) - want.astype(int))
+            assert got.shape == (720, 1280, 3) and diff.max() <= 8 and diff.mean() < 1.5
             continue
         assert sent == refs[i - 1].last_frame.path.read_bytes()  # that exact image, byte for byte
         assert np.array_equal(got, refs[i - 1].last_frame.load())

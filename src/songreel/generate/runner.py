@@ -353,7 +353,7 @@ def resolve_keys(plan: Plan, store: ClipStore, backends: Backends, *, picks: Opt
                 refs.append(None)
                 continue
             key = req.key()
-            ref = store.get(key, verify=False)
+            ref = store.get(key, verify=False, source=req.source)
             keys.append(key)
             refs.append(ref)
         out[(shot.index, take)] = keys
@@ -492,7 +492,7 @@ def estimate_spend(plan: Plan, store: ClipStore, backends: Backends) -> SpendEst
                         first, lead = prev.last_frame, 1
                 try:
                     req = build_request(shot, j, plan, backend, caps, first_frame=first, prefix=prefix, lead=lead)
-                    ref = store.get(req.key(), verify=False)
+                    ref = store.get(req.key(), verify=False, source=req.source)
                 except SongreelError:
                     ref = None
             if ref is not None:

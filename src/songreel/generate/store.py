@@ -24,6 +24,7 @@ tail trimming that keep what it holds small.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -127,8 +128,13 @@ class ClipStore:
     def meta_path(self, key: str) -> Path:
         return self.clips / f"{key}.json"
 
-    def get(self, key: str, *, verify: bool = True) -> Optional[ClipRef]:
-        """The finished clip for ``key``, or None if absent, incomplete or corrupt."""
+    def get(self, key: str, *, verify: bool = True, source: Optional[Path] = None) -> Optional[ClipRef]:
+        """The finished clip for ``key``, or None if absent, incomplete or corrupt.
+
+        ``source``: where the request now finds its footage file. A footage reference records the path it
+        was made from; when the project folder has moved, the same file (same key, so same content) is
+        found at ``source`` instead, and the reference follows it.
+        """
         meta = self.meta_path(key)
         media = self.media_path(key)
         if not meta.exists():
@@ -141,10 +147,13 @@ class ClipStore:
         # frames live in this store whatever folder (or working directory) the clip was made from
         ref = ref.with_(last_frame=self._here(ref.last_frame), tail=self._here(ref.tail))
         if ref.conform is not None:  # footage read from the user's file: nothing of it is stored here
-            src = Path(ref.conform.source)
-            if not src.is_file() or src.stat().st_size != doc.get("size") or any(
-                    fr is not None and not fr.path.exists() for fr in (ref.last_frame, ref.tail)):
+            found = next((p for p in (Path(ref.conform.source), source) if p is not None and p.is_file()
+                          and p.stat().st_size == doc.get("size")), None)
+            if found is None or any(fr is not None and not fr.path.exists() for fr in (ref.last_frame, ref.tail)):
                 return None
+            if str(found) != ref.conform.source:
+                moved = str(Path(found).resolve())
+                ref = ref.with_(path=Path(moved), conform=dataclasses.replace(ref.conform, source=moved))
             return ref.with_(reused=True)
         if not media.exists():
             return None
@@ -173,7 +182,7 @@ class ClipStore:
         pass ``tail_frames=max(1, capabilities.video_prefix)`` to keep no more than that.
         """
         key = request.key()
-        found = self.get(key)
+        found = self.get(key, source=request.source)
         if found is not None:
             self.journal.hit(key)
             return found
