@@ -77,6 +77,8 @@ def test_paths_inside_the_project_resolve(project):
     ("shots[0].clip", "shots:\n  - clip: ../../etc/x.mp4"),
     ("shots[0].first_frame", "shots:\n  - prompt: a\n    first_frame: /tmp/a.png"),
     ("characters.her.image", "characters:\n  her: {description: x, image: ../her.png}"),
+    ("characters.her.ref[0]", "characters:\n  her: {description: x, ref: [../her.png]}"),
+    ("characters.her.looks.old.ref", "characters:\n  her: {description: x, looks: {old: {ref: ../o.png}}}"),
     ("backend.lora", "backend: {name: diffusers, model: Wan-AI/Wan2.1, lora: ../../weights.safetensors}"),
 ])
 def test_storyboard_fields_naming_outside_paths_are_refused(project, field, text):
@@ -315,6 +317,50 @@ def test_takes_and_pick_through_the_queue(tmp_path, song_120):
     paid = text.replace("  - prompt: b\n", "  - prompt: b\n    backend: {name: veo}\n")
     with pytest.raises(InputError, match="paid backend; confirm the spend first"):
         st.submit_takes(paid, "story.yaml", 2, 2)
+
+
+def test_characters_sheets_per_look_refs_and_reroll_through_the_service(tmp_path, song_120):
+    from PIL import Image
+
+    from songreel.studio.service import Studio
+
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "song.wav").write_bytes(song_120.read_bytes())
+    Image.new("RGB", (48, 64), (200, 40, 40)).save(root / "her.png")
+    Image.new("RGB", (48, 64), (40, 40, 200)).save(tmp_path / "outside.png")
+    st = Studio(root)
+    text = ("songreel: 1\nsong: song.wav\nvideo: {width: 160, height: 90, fps: 12}\n"
+            "characters:\n  her:\n    description: a girl with short red hair\n    ref: her.png\n"
+            "    looks:\n      teen: a teenage girl with short red hair\n"
+            "      old: {description: an old woman with short white hair}\n"
+            "shots:\n  - prompt: '{her} by the sea'\n")
+    chars = st.characters(text, "story.yaml")
+    assert [c["name"] for c in chars] == ["her"] and chars[0]["refs"] == [str(root / "her.png")]
+    looks = chars[0]["looks"]
+    assert [lk["caption"] for lk in looks] == ["her · base", "her · teen", "her · old"]
+    assert looks[2]["description"] == "an old woman with short white hair"
+    assert all(lk["refs"] == [str(root / "her.png")] for lk in looks)   # a look without ref: keeps hers
+    for lk in looks:
+        with Image.open(lk["sheet"]) as im:
+            im.load()
+            assert im.width > 0 and Path(lk["sheet"]).is_relative_to(root)
+    assert len({lk["sheet"] for lk in looks}) == 3
+    # re-roll: a new seed and a new picture, and the studio shows it from now on
+    old = looks[2]
+    r = st.reroll(text, "story.yaml", "her", "old")
+    assert r["previous"] == old["seed"] and r["seed"] != old["seed"] and r["sheet"] != old["sheet"]
+    with Image.open(r["sheet"]) as a, Image.open(old["sheet"]) as b:
+        assert a.tobytes() != b.tobytes()
+    again = st.characters(text, "story.yaml")[0]["looks"]
+    assert again[2]["sheet"] == r["sheet"] and again[0]["sheet"] == looks[0]["sheet"]
+    assert Studio(root).characters(text, "story.yaml")[0]["looks"][2]["seed"] == r["seed"]   # kept on disk
+    # a reference outside the project is refused, on the character or on a look
+    for bad in (text.replace("ref: her.png", "ref: ../outside.png"),
+                text.replace("old: {description:", "old: {ref: [her.png, ../outside.png], description:")):
+        with pytest.raises(InputError, match=r"characters\.her\.(looks\.old\.)?ref(\[1\])?: got '\.\./outside"
+                                             r"\.png', a path outside the project folder"):
+            st.characters(bad, "story.yaml")
 
 
 def test_only_the_studios_own_hidden_storyboards_are_swept(tmp_path):

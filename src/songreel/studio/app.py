@@ -123,6 +123,15 @@ def build(studio: Studio):
                         chars = gr.Dataframe(headers=["name", "description"], datatype="str", type="array",
                                              interactive=True, label="characters ({name} in a prompt)",
                                              column_count=2, elem_id="sr-chars")
+                        # each look's character sheet and the reference pictures, "name · look"
+                        char_gallery = gr.Gallery(label="character sheets and references", columns=2,
+                                                  height="auto", object_fit="contain", interactive=False,
+                                                  elem_id="sr-char-gallery")
+                        with gr.Row():
+                            show_chars_btn = gr.Button("Show sheets", elem_id="sr-show-sheets")
+                            sheet_pick = gr.Dropdown([], label="sheet", elem_id="sr-sheet-pick")
+                            reroll_btn = gr.Button("Re-roll sheet", elem_id="sr-reroll-sheet")
+                        sheet_note = gr.Markdown("", elem_id="sr-sheet-note")
                 yaml_code.render()
             with gr.Tab("Preview", id="preview"):
                 with gr.Row():
@@ -194,6 +203,10 @@ def build(studio: Studio):
         render_btn.click(h.render_all, [yaml_code, sb_name, confirm, est_dollars], [queue_box], **private)
         stop_btn.click(h.stop_job, None, [est_text], **private)
         takes_btn.click(h.make_takes, [takes_shot, takes_n, yaml_code, sb_name, confirm], [queue_box], **private)
+        show_chars_btn.click(h.show_characters, [yaml_code, sb_name], [char_gallery, sheet_pick, sheet_note],
+                             **private)
+        reroll_btn.click(h.reroll_sheet, [sheet_pick, yaml_code, sb_name], [char_gallery, sheet_pick, sheet_note],
+                         **private)
         pick_btn.click(h.pick, [takes_shot, take_pick, sb_name], [pick_note], **private)
         timer.tick(h.poll, [shown_render, shown_takes],
                    [queue_box, res_video, res_sync, res_sheet, res_files, res_report, shown_render,

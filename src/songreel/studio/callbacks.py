@@ -189,6 +189,45 @@ def handlers(studio: Studio) -> SimpleNamespace:
         out = edit_doc(text, name, change)
         return out[0], out[2]
 
+    # --- characters: sheets per look, reference pictures ----------------------------------------
+
+    def character_gallery(chars: list) -> tuple:
+        # the gallery: each look's sheet ("name · look"), then the reference pictures it adds; and the
+        # re-roll choices
+        items, choices = [], []
+        for c in chars:
+            for lk in c["looks"]:
+                items.append((lk["sheet"], lk["caption"]))
+                choices.append((lk["caption"], json.dumps([c["name"], lk["look"]])))   # label, value
+                own = lk["refs"] if lk["look"] == "" else [r for r in lk["refs"] if r not in c["refs"]]
+                items += [(ref, f"{lk['caption']} · reference {Path(ref).name}") for ref in own]
+        return items, choices
+
+    def show_characters(text, name, picked=None):
+        try:
+            chars = studio.characters(text, name)
+        except SongreelError as e:
+            raise gr.Error(str(e))
+        items, choices = character_gallery(chars)
+        seeds = ", ".join(f"{lk['caption']} seed {lk['seed']}" for c in chars for lk in c["looks"])
+        note = (f"{len(chars)} characters, {len(choices)} sheets ({seeds})" if chars else
+                "no characters yet: add them beside the table (name, description) or under characters:")
+        values = [v for _label, v in choices]
+        return items, gr.update(choices=choices, value=picked if picked in values else
+                                (values[0] if values else None)), note
+
+    def reroll_sheet(picked, text, name):
+        try:
+            who, look = json.loads(picked)
+        except (TypeError, ValueError):
+            raise gr.Error("sheet: choose a character's look to re-roll first")
+        try:
+            r = studio.reroll(text, name, str(who), str(look))
+        except SongreelError as e:
+            raise gr.Error(str(e))
+        items, choices, _note = show_characters(text, name, picked)
+        return items, choices, f"re-rolled {who} · {look or 'base'}: seed {r['previous']} → {r['seed']}"
+
     # --- preview ------------------------------------------------------------------------------
 
     def preview(number, text, name):

@@ -1,7 +1,7 @@
 """The project folder and the studio's one rule about paths: nothing outside it is read or written.
 
 Every path the studio touches — an uploaded song, a storyboard's ``song:`` / ``clip:`` / ``lyrics:`` /
-keyframe / character image, a file a request names, a render output — goes through
+keyframe / character image and ``ref:`` pictures, a file a request names, a render output — goes through
 :func:`inside`, which resolves it (following symlinks) and refuses anything that lands outside the
 project folder, with a one-line :class:`~songreel.errors.InputError` naming the field and the value.
 Uploads are stored under sanitised names by :func:`store_upload`.
@@ -111,11 +111,20 @@ def storyboard_paths(data: Any) -> Iterator[tuple[str, Any]]:
     if isinstance(zoom, dict):
         inpaint = zoom.get("inpaint")
         yield from _option_paths({"model": inpaint} if isinstance(inpaint, str) else inpaint, "zoom.inpaint")
+    yield from _option_paths(data.get("images"), "images")
     chars = data.get("characters")
     if isinstance(chars, dict):
         for cname, c in chars.items():
-            if isinstance(c, dict) and c.get("image") is not None:
+            if not isinstance(c, dict):
+                continue
+            if c.get("image") is not None:
                 yield f"characters.{cname}.image", c["image"]
+            yield from _ref_paths(c.get("ref"), f"characters.{cname}.ref")
+            looks = c.get("looks")
+            if isinstance(looks, dict):
+                for lname, look in looks.items():
+                    if isinstance(look, dict):
+                        yield from _ref_paths(look.get("ref"), f"characters.{cname}.looks.{lname}.ref")
     shots = data.get("shots")
     if isinstance(shots, list):
         for i, shot in enumerate(shots):
@@ -126,6 +135,15 @@ def storyboard_paths(data: Any) -> Iterator[tuple[str, Any]]:
                 if value is not None and value != "next":
                     yield f"shots[{i}].{key}", value
             yield from _option_paths(shot.get("backend"), f"shots[{i}].backend")
+
+
+def _ref_paths(value: Any, field: str) -> Iterator[tuple[str, Any]]:
+    # ref: one picture or a list of them
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            yield f"{field}[{i}]", v
+    elif value is not None:
+        yield field, value
 
 
 def _option_paths(block: Any, prefix: str) -> Iterator[tuple[str, Any]]:
@@ -145,6 +163,11 @@ def _loaded_paths(sb) -> Iterator[tuple[str, Path]]:
     for cname, c in sb.characters.items():
         if c.image is not None:
             yield f"characters.{cname}.image", c.image
+        for i, ref in enumerate(c.ref):
+            yield f"characters.{cname}.ref[{i}]", ref
+        for lname, look in c.looks.items():
+            for i, ref in enumerate(look.ref):
+                yield f"characters.{cname}.looks.{lname}.ref[{i}]", ref
     for i, shot in enumerate(sb.shots):
         for key in _SHOT_PATHS:
             value = getattr(shot, key)

@@ -1,8 +1,8 @@
 """What the studio does, without the web page: every action the page and the named API endpoints call.
 
 Each action speaks the public API only (``songreel.loads / analyze / plan / estimate_cost / render /
-export / make_takes / pick / plot_analysis / draft / demo_project``) and the project folder's path rule
-(:class:`~songreel.studio.project.Project`). Long work (renders, takes) goes through the project's
+export / make_takes / pick / plot_analysis / draft / demo_project / character_sheet``) and the project
+folder's path rule (:class:`~songreel.studio.project.Project`). Long work (renders, takes) goes through the project's
 :class:`~songreel.studio.queue.RenderQueue`; previews are small and run in the request.
 """
 
@@ -20,6 +20,8 @@ from typing import Any, Optional
 import songreel
 
 from ..errors import InputError, SongreelError
+from .characters import SheetSeeds, reroll_sheet
+from .characters import characters as character_pictures
 from .project import AUDIO_SUFFIXES, MEDIA_SUFFIXES, Project, store_upload
 from .queue import RenderQueue
 from .storyboard_table import Document
@@ -56,6 +58,7 @@ class Studio:
         self.project = Project(root)
         self.queue = RenderQueue(self.project.state_dir / "jobs.json")
         self._save_lock = threading.Lock()
+        self.sheet_seeds = SheetSeeds(self.project.state_dir / "sheets.json")
 
     @property
     def root(self) -> Path:
@@ -290,6 +293,18 @@ class Studio:
             line = f"about ${est.dollars:.2f} for {est.new_segments} new clips ({est.reused_segments} reused)"
         return {"dollars": est.dollars, "new_clips": est.new_segments, "reused_clips": est.reused_segments,
                 "unpriced": list(est.unpriced), "paid": paid, "text": line}
+
+    # characters: their looks, reference pictures and character sheets
+
+    def characters(self, text: str, name: str) -> list[dict]:
+        """The storyboard's characters with their reference pictures and a sheet per look (base, then each
+        of ``looks:``), as :func:`.characters.characters`; a reference outside the project is refused."""
+        return character_pictures(self.project, self.check(text, name), self.sheet_seeds.of(name))
+
+    def reroll(self, text: str, name: str, character: str, look: str = "") -> dict:
+        """Re-roll one character sheet (``look`` ``""``: the base look) with a new seed, which the studio
+        keeps for it; returns ``name``, ``look``, ``sheet`` (the new PNG), ``seed``, ``previous``."""
+        return reroll_sheet(self.check(text, name), name, str(character), look or "", self.sheet_seeds)
 
     # the render queue
 
