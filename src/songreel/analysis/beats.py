@@ -38,7 +38,7 @@ SUPPORT = 0.5
 #: under the faster level make it a more plausible beat (a 130 BPM song with a half-time feel);
 #: above it they count against it (at 85 BPM with sixteenths, 170 would need notes 5.7 a second).
 #: Set on synthetic songs and clicks at 60-174 BPM and the annotated excerpts, each decided with a
-#: margin >= 0.10 (docs/benchmarks.md, issue 3, lists the evidence per excerpt).
+#: margin >= 0.10 (docs/benchmarks.md lists the evidence per excerpt).
 EVEN_NEEDED = 0.6
 EVEN_SLOPE = 0.45
 SUB_BPM = 160.0
