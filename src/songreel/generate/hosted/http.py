@@ -173,3 +173,30 @@ def send(client, method: str, url: str, *, what: str, secret: Optional[str], pol
         sleep(delay)
         waited += delay
         attempt += 1
+
+
+def json_body(response, provider: str) -> dict:
+    """A reply's JSON object (``{}`` for JSON that is not an object).
+
+    Raises
+    ------
+    GenerationError
+        The reply is not JSON, naming the provider and the HTTP status.
+    """
+    try:
+        doc = response.json()
+    except ValueError:
+        raise GenerationError(f"{provider}: the reply is not JSON (HTTP {response.status_code})") from None
+    return doc if isinstance(doc, dict) else {}
+
+
+def iso_timestamp(value) -> Optional[float]:
+    """Seconds since the epoch of an ISO-8601 time as providers write it (``...Z``), or None."""
+    from datetime import datetime
+
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

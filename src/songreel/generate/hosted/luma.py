@@ -26,9 +26,10 @@ polled, certainly absent → sent, otherwise songreel stops and asks (``resubmit
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import logging
-from datetime import datetime
 from fractions import Fraction
 from typing import Literal, Optional
 
@@ -41,11 +42,15 @@ from .common import HostedBackend
 from .media import ratio_of, reference_png
 from .options import HostedOptions
 from .types import JobStatus, Lookup, ModelInfo, Submission
+from .http import json_body, iso_timestamp
 
 log = logging.getLogger(__name__)
 
 _RATIOS_720 = {(1280, 720): "16:9", (720, 1280): "9:16", (720, 720): "1:1", (960, 720): "4:3",
                (720, 960): "3:4", (1680, 720): "21:9", (720, 1680): "9:21"}
+_json = functools.partial(json_body, provider="luma")  # the reply as a JSON object
+
+
 _SCALE = {"540p": Fraction(3, 4), "720p": Fraction(1), "1080p": Fraction(3, 2), "4k": Fraction(3)}
 _BY_RES = {res: {(int(w * k), int(h * k)): r for (w, h), r in _RATIOS_720.items()} for res, k in _SCALE.items()}
 
@@ -174,7 +179,7 @@ class LumaBackend(HostedBackend):
             gens = doc.get("generations") or []
             older = False
             for g in gens:
-                created = _ts(g.get("created_at"))
+                created = iso_timestamp(g.get("created_at"))
                 if created is not None and created < since:
                     older = True
                     continue
@@ -199,20 +204,3 @@ def _same(got, want) -> bool:
     if want is None:
         return not got
     return got == want
-
-
-def _ts(value) -> float | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def _json(response) -> dict:
-    try:
-        doc = response.json()
-    except ValueError:
-        raise GenerationError(f"luma: the reply is not JSON (HTTP {response.status_code})") from None
-    return doc if isinstance(doc, dict) else {}

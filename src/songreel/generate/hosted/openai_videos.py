@@ -26,6 +26,8 @@ after the intent was journaled (ids already journaled are skipped); found → po
 
 from __future__ import annotations
 
+import functools
+
 from pydantic import Field
 
 from ...errors import GenerationError
@@ -34,6 +36,10 @@ from .common import HostedBackend
 from .media import frame_png
 from .options import HostedOptions
 from .types import JobStatus, Lookup, ModelInfo, Submission
+from .http import json_body
+
+_json = functools.partial(json_body, provider="openai-videos")  # the reply as a JSON object
+
 
 _SIZES = ((1280, 720), (720, 1280))
 _PRO_SIZES = _SIZES + ((1792, 1024), (1024, 1792))
@@ -139,10 +145,3 @@ def _same(field: str, got, want) -> bool:
         return str(got) == str(want) or str(got).startswith(f"{want}-")
     return str(got) == str(want)
 
-
-def _json(response) -> dict:
-    try:
-        doc = response.json()
-    except ValueError:
-        raise GenerationError(f"openai-videos: the reply is not JSON (HTTP {response.status_code})") from None
-    return doc if isinstance(doc, dict) else {}

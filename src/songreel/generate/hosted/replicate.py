@@ -26,9 +26,10 @@ with ``fields:`` (the input names), ``durations:`` and ``sizes:``; fixed extra i
 
 from __future__ import annotations
 
+import functools
+
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any, Optional
 
 from pydantic import Field, field_validator
@@ -39,8 +40,12 @@ from .common import HostedBackend
 from .media import data_uri, frame_png, ratio_of, reference_png
 from .options import HostedOptions
 from .types import JobStatus, Lookup, ModelInfo, Submission
+from .http import json_body, iso_timestamp
 
 log = logging.getLogger(__name__)
+
+_json = functools.partial(json_body, provider="replicate")  # the reply as a JSON object
+
 
 ROLES = ("prompt", "first_frame", "last_frame", "duration", "aspect_ratio", "resolution", "size", "seed",
          "negative", "references")
@@ -272,7 +277,7 @@ class ReplicateBackend(HostedBackend):
             results = doc.get("results") or []
             older = False
             for item in results:
-                created = _ts(item.get("created_at"))
+                created = iso_timestamp(item.get("created_at"))
                 if created is not None and created < since:
                     older = True
                     continue
@@ -298,20 +303,3 @@ class ReplicateBackend(HostedBackend):
         if not found:
             return Lookup("absent")
         return Lookup("cannot", detail=f"{len(found)} recent predictions match: {', '.join(found)}")
-
-
-def _ts(value) -> Optional[float]:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def _json(response) -> dict:
-    try:
-        doc = response.json()
-    except ValueError:
-        raise GenerationError(f"replicate: the reply is not JSON (HTTP {response.status_code})") from None
-    return doc if isinstance(doc, dict) else {}

@@ -24,6 +24,8 @@ submission whose reply was lost cannot be identified; songreel stops and asks (`
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 from pydantic import Field
@@ -34,6 +36,10 @@ from .common import HostedBackend
 from .media import data_uri, frame_png, reference_png
 from .options import HostedOptions
 from .types import JobStatus, ModelInfo, Submission
+from .http import json_body
+
+_json = functools.partial(json_body, provider="runway")  # the reply as a JSON object
+
 
 _WIDE = ((1280, 720), (720, 1280))
 _GEN4_I2V = ((1280, 720), (720, 1280), (1104, 832), (832, 1104), (960, 960), (1584, 672))
@@ -134,10 +140,3 @@ class RunwayBackend(HostedBackend):
             return JobStatus("failed", message=str(msg))
         return JobStatus("running", progress=t.get("progress"))
 
-
-def _json(response) -> dict:
-    try:
-        doc = response.json()
-    except ValueError:
-        raise GenerationError(f"runway: the reply is not JSON (HTTP {response.status_code})") from None
-    return doc if isinstance(doc, dict) else {}

@@ -25,6 +25,8 @@ so a submission whose reply was lost cannot be identified; songreel stops and as
 
 from __future__ import annotations
 
+import functools
+
 import base64
 import logging
 from typing import Literal, Optional
@@ -37,8 +39,12 @@ from .common import HostedBackend
 from .media import frame_png, reference_png
 from .options import HostedOptions
 from .types import JobStatus, ModelInfo, Submission
+from .http import json_body
 
 log = logging.getLogger(__name__)
+
+_json = functools.partial(json_body, provider="veo")  # the reply as a JSON object
+
 
 _SIZES = {"720p": ((1280, 720), (720, 1280)), "1080p": ((1920, 1080), (1080, 1920)),
           "4k": ((3840, 2160), (2160, 3840))}
@@ -152,11 +158,4 @@ class VeoBackend(HostedBackend):
 def _image(png: bytes) -> dict:
     return {"bytesBase64Encoded": base64.b64encode(png).decode(), "mimeType": "image/png"}
 
-
-def _json(response) -> dict:
-    try:
-        doc = response.json()
-    except ValueError:
-        raise GenerationError(f"veo: the reply is not JSON (HTTP {response.status_code})") from None
-    return doc if isinstance(doc, dict) else {}
 
