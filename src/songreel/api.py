@@ -208,7 +208,8 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
            stop: Optional[threading.Event] = None, timeline: Union[str, "os.PathLike[str]", None] = None,
            burn_lyrics: bool = False, confirm: Optional[Callable] = None, locked: bool = False,
            encode: Optional[dict] = None, retake_worst: int = 0, budget: Optional[float] = None,
-           executor: Union[str, Any, None] = None, ray_address: Optional[str] = None) -> "RenderResult":
+           executor: Union[str, Any, None] = None, ray_address: Optional[str] = None,
+           preview: bool = False) -> "RenderResult":
     """Render a storyboard to a finished video with its song, and check the sync.
 
     Parameters
@@ -216,6 +217,12 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
     storyboard : str, Path or Storyboard
     output : str or Path
         The ``.mp4`` to write. It is written under a temp name and renamed when complete.
+    preview : bool
+        Render the director's preview instead: the whole song on the same beat grid, every generated
+        shot drawn by the animatic (no GPU, nothing paid), your footage kept, at 480 lines
+        (854x480 for 16:9) with a fast encode (x264 veryfast, crf 23; ``encode`` still overrides it).
+        The lock file and picks are left alone, and the report has a ``preview`` section instead of
+        a report card. Not with ``takes``, ``locked``, ``retake_worst`` or ``executor``.
     force : bool
         Replace an existing ``output`` (the old file stays until the new one is complete).
     takes : int, optional
@@ -277,9 +284,15 @@ def render(storyboard: StoryboardLike, output: Union[str, "os.PathLike[str]"], *
         raise InputError(f"ray_address: got {ray_address!r} with the local executor; it needs executor ray")
     if ray_address is not None and executor is None:
         executor = "ray"   # an address only makes sense for the Ray executor
+    if not isinstance(preview, bool):
+        raise InputError(f"preview: got {preview!r}, expected True or False")
+    if preview and executor is not None:
+        raise InputError(f"executor: got {executor!r} with preview=True, which draws every shot here with the "
+                         "animatic; leave it out")
     return _render(sb, out, force=bool(force), progress=progress, stop=stop, otio=tl, burn_lyrics=bool(burn_lyrics),
                    confirm=confirm, takes=takes, locked=bool(locked), encode=encode, retake_worst=int(retake_worst),
-                   budget=None if budget is None else float(budget), executor=executor, ray_address=ray_address)
+                   budget=None if budget is None else float(budget), executor=executor, ray_address=ray_address,
+                   preview=preview)
 
 
 def _check_retake(retake_worst, budget, locked) -> None:

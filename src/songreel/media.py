@@ -58,6 +58,12 @@ class ClipWriter:
             self.container.mux(packet)
         self.frames += 1
 
+    def write_planes(self, planes: np.ndarray) -> None:
+        """Encode one packed yuv420p ``(H * 3 // 2, W)`` uint8 frame."""
+        import av
+
+        self.write_yuv(av.VideoFrame.from_ndarray(planes, format="yuv420p"))
+
     def write_yuv(self, frame) -> None:
         """Encode an ``av.VideoFrame`` already in yuv420p at the stream size."""
         frame.pts = self.frames

@@ -79,7 +79,10 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", r
            executor: Optional[str] = typer.Option(None, "--executor", help="Where clips are made: local (default) "
                                                   "or ray (a Ray cluster; see docs/scale.md)."),
            ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Ray cluster to join "
-                                                     "(default RAY_ADDRESS, else a local Ray instance).")):
+                                                     "(default RAY_ADDRESS, else a local Ray instance)."),
+           preview: bool = typer.Option(False, "--preview", help="The director's preview: every generated shot "
+                                        "drawn by the animatic at 480 lines, your footage kept, a fast encode; "
+                                        "nothing paid, the lock file left alone.")):
     """Render STORYBOARD to a finished video with its song.
 
     Ctrl-C stops after the current clip (exit 130); everything finished is kept and reused next time.
@@ -96,7 +99,7 @@ def render(storyboard: Path = typer.Argument(..., help="The storyboard YAML.", r
                                        takes=takes, locked=locked,
                                        encode={"codec": codec, "crf": crf, "preset": preset},
                                        retake_worst=retake_worst, budget=budget,
-                                       executor=executor, ray_address=ray_address)
+                                       executor=executor, ray_address=ray_address, preview=preview)
             except KeyboardInterrupt:
                 stop.set()
                 raise

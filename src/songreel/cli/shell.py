@@ -29,8 +29,10 @@ _PREFIXES = {"shot": "SHOT", "take": "TAKE", "storyboard": "STORYBOARD", "song":
              "timeline": "--otio", "locked=True": "--locked", "burn_lyrics=True": "--burn-lyrics",
              "encode.crf": "--crf", "encode.codec": "--codec", "encode.preset": "--preset",
              "encode.audio": "--audio", "takes": "--takes", "media": "--media", "path": "--to",
-             "retake_worst": "--retake-worst", "budget": "--budget", "sheet": "--sheet"}
+             "retake_worst": "--retake-worst", "budget": "--budget", "sheet": "--sheet", "locked": "--locked",
+             "executor": "--executor"}
 _INLINE = [(re.compile(r"\bpass force=True\b"), "use --force"), (re.compile(r"\blocked=True\b"), "--locked"),
+           (re.compile(r"\bpreview=True\b"), "--preview"),
            (re.compile(r"\bretake_worst=N\b"), "--retake-worst N"), (re.compile(r"\bretake_worst\b"), "--retake-worst"),
            (re.compile(r"make_takes\(storyboard, (\d+), takes=(\d+)\)"), r"songreel takes \1 --takes \2")]
 

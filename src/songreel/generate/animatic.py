@@ -4,6 +4,11 @@ Each shot gets a colour palette and a motion derived from its prompt text and se
 drift with a gentle camera push, and a caption with the shot, its bar.beat and its prompt. It is the
 default backend, the demo, and the test double for the whole song -> video path, so it is fast
 (well above realtime at 720p) and exactly repeatable.
+
+Frames are drawn straight into yuv420p, the encoder's own format: blending towards a colour is linear,
+so it is the same blend in YUV as in RGB, done on one full-size plane and two quarter-size ones, and
+no per-frame colour conversion is needed. Shots are independent, so several render at once (numpy
+and x264 release the GIL).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import colorsys
 import hashlib
 import math
+import os
 import time
 from pathlib import Path
 
@@ -36,10 +42,13 @@ class AnimaticBackend:
     """Procedural previews. Options: ``caption`` (bool, default true), ``crf``, ``preset``."""
 
     name = "animatic"
-    version = "1"
+    version = "2"
     model = "procedural"
 
     Options = AnimaticOptions
+
+    #: shots rendered at once: a CPU backend, one shot per core
+    max_concurrent = max(1, min(4, os.cpu_count() or 1))
 
     def __init__(self, spec: BackendSpec, *, project: ProjectInfo, field: str = "backend"):
         opts = parse_options(AnimaticOptions, spec.options, backend="animatic", field=field)
@@ -74,19 +83,69 @@ class AnimaticBackend:
 def write_scene(scene, request: GenerationRequest, out: Path, *, caption=None, crf: int = 16,
                 preset: str = "ultrafast", progress_of=None) -> np.ndarray:
     """Encode ``request.frames`` frames of ``scene`` to ``out``, on the shot's clock (frame ``k`` is
-    ``context["offset"] + i``), the caption pasted on each; returns the last frames for chaining."""
+    ``context["offset"] + i``), the caption pasted on each; returns the last frames (RGB) for chaining."""
     offset = int(request.context.get("offset", 0))
     tail = []
     with ClipWriter(out, request.width, request.height, request.fps, crf=crf, preset=preset) as w:
         for i in range(request.frames):
             k = offset + i
-            rgb = scene.frame(k / float(request.fps), progress_of(k) if progress_of else 0.0)
+            planes = scene.planes(k / float(request.fps), progress_of(k) if progress_of else 0.0)
             if caption is not None:
-                caption.apply(rgb)
-            w.write(rgb)
+                caption.apply_planes(planes)
+            w.write_planes(planes)
             if i >= request.frames - TAIL_FRAMES:
-                tail.append(rgb)
+                tail.append(planes_rgb(planes))
     return np.stack(tail)
+
+
+def rgb_planes(rgb: np.ndarray) -> np.ndarray:
+    """An RGB uint8 picture (even size) as packed yuv420p planes, by swscale as every clip is encoded."""
+    import av
+
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24").reformat(format="yuv420p").to_ndarray()
+
+
+def planes_rgb(planes: np.ndarray) -> np.ndarray:
+    """Packed yuv420p planes back to RGB uint8 (swscale)."""
+    import av
+
+    return av.VideoFrame.from_ndarray(planes, format="yuv420p").to_ndarray(format="rgb24")
+
+
+def yuv_of(rgb) -> np.ndarray:
+    """BT.601 limited-range ``(Y, U, V)`` float32 of RGB values (``(..., 3)``, 0..255): swscale's default
+    for a frame with no colour tags, which is what the clips are."""
+    rgb = np.asarray(rgb, dtype=np.float32)
+    m = np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]],
+                 dtype=np.float32) / 255.0
+    return (rgb @ m.T + np.array([16.0, 128.0, 128.0], dtype=np.float32)).astype(np.float32)
+
+
+def _views(planes: np.ndarray, height: int):
+    """Views ``Y (H, W)``, ``U``, ``V`` (``H/2, W/2``) of a packed yuv420p array."""
+    w = planes.shape[1]
+    chroma = planes[height:].reshape(2, height // 2, w // 2)
+    return planes[:height], chroma[0], chroma[1]
+
+
+def _blend(plane: np.ndarray, y0: int, x0: int, alpha: np.ndarray, value: float) -> None:
+    """``plane[box] += (value - plane[box]) * alpha``, rounded, in place."""
+    h, w = alpha.shape
+    region = plane[y0:y0 + h, x0:x0 + w].astype(np.float32)
+    region += (value - region) * alpha
+    region += 0.5
+    plane[y0:y0 + h, x0:x0 + w] = region
+
+
+def _disc_alpha(ys: np.ndarray, xs: np.ndarray, strength: float) -> np.ndarray:
+    """A soft disc's coverage at normalised offsets ``ys`` x ``xs`` from its centre:
+    ``strength * max(0, 1 - d**2) ** 1.5``."""
+    a = ys[:, None] ** 2 + xs[None, :] ** 2
+    np.subtract(1.0, a, out=a)
+    np.clip(a, 0.0, 1.0, out=a)
+    a *= np.sqrt(a)
+    a *= strength
+    return a
 
 
 def _rng_for(request: GenerationRequest) -> np.random.Generator:
@@ -112,6 +171,8 @@ class Scene:
         sky[hy:] = sky[hy:] * 0.35 + palette[3][None, :] * 0.65 * ground
         self._bg = np.ascontiguousarray(np.broadcast_to(np.clip(sky, 0, 255).astype(np.uint8)[:, None, :],
                                                         (height, width, 3)))
+        self._bg_planes: np.ndarray | None = None
+        self._yuv = yuv_of(palette)
 
     @classmethod
     def from_request(cls, request: GenerationRequest) -> "Scene":
@@ -138,48 +199,118 @@ class Scene:
         """Use ``image`` (uint8 RGB, any size: scaled to cover and centre-cropped) as the static
         background; the discs drift over it more faintly, so the picture stays readable."""
         self._bg = cover(image, self.w, self.h)
+        self._bg_planes = None
         self.discs = self.discs.copy()
         self.discs[:, 6] *= 0.35
 
-    def frame(self, t: float, u: float) -> np.ndarray:
-        """RGB uint8 frame at ``t`` seconds into the shot (``u`` = progress 0..1)."""
+    def _placed(self, t: float):
+        """Each visible disc at ``t``: ``(px, py, pr, colour index, strength)`` in pixels."""
         w, h = self.w, self.h
-        img = self._bg.copy()
         zoom = 1.0 + self.push * t / 10.0
         cx, cy = 0.5 + self.drift * t / 10.0, 0.5
-        # soft discs, each touching only its bounding box
         for x, y, r, vx, vy, ci, s in self.discs:
             px = (cx + ((x + vx * t) % 1.2 - 0.1 - cx) * zoom) * w
             py = (cy + (y + vy * t - cy) * zoom) * h
             pr = r * zoom * h * (1.0 + 0.08 * math.sin(2 * math.pi * (t * 0.25 + x)))
+            if px + pr >= 0 and px - pr < w and py + pr >= 0 and py - pr < h and pr > 0:
+                yield float(px), float(py), float(pr), int(ci), float(s)
+
+    def planes(self, t: float, u: float) -> np.ndarray:
+        """Packed yuv420p ``(H * 3 // 2, W)`` uint8 frame at ``t`` seconds into the shot (``u`` =
+        progress 0..1): the soft discs blended on each plane, chroma sampled at its own sites."""
+        if self._bg_planes is None:
+            self._bg_planes = rgb_planes(self._bg)
+        out = self._bg_planes.copy()
+        w, h = self.w, self.h
+        yp, up, vp = _views(out, h)
+        for px, py, pr, ci, s in self._placed(t):
             x0, x1 = int(max(px - pr, 0)), int(min(px + pr + 1, w))
             y0, y1 = int(max(py - pr, 0)), int(min(py + pr + 1, h))
             if x0 >= x1 or y0 >= y1:
                 continue
-            gx = (np.arange(x0, x1, dtype=np.float32) - px) / pr
-            gy = (np.arange(y0, y1, dtype=np.float32) - py) / pr
-            d2 = gy[:, None] ** 2 + gx[None, :] ** 2
-            a = (np.clip(1.0 - d2, 0.0, 1.0) ** 1.5 * s)[..., None]
+            inv = 1.0 / pr
+            a = _disc_alpha((np.arange(y0, y1, dtype=np.float32) - py) * inv,
+                            (np.arange(x0, x1, dtype=np.float32) - px) * inv, s)
+            yy, uu, vv = self._yuv[ci]
+            _blend(yp, y0, x0, a, yy)
+            # a chroma sample covers luma pixels 2j, 2j + 1: its centre is at 2j + 0.5
+            cx0, cx1, cy0, cy1 = x0 // 2, (x1 + 1) // 2, y0 // 2, (y1 + 1) // 2
+            ac = _disc_alpha((np.arange(cy0, cy1, dtype=np.float32) * 2 + 0.5 - py) * inv,
+                             (np.arange(cx0, cx1, dtype=np.float32) * 2 + 0.5 - px) * inv, s)
+            _blend(up, cy0, cx0, ac, uu)
+            _blend(vp, cy0, cx0, ac, vv)
+        return out
+
+    def frame(self, t: float, u: float) -> np.ndarray:
+        """RGB uint8 frame at ``t`` seconds into the shot (``u`` = progress 0..1)."""
+        img = self._bg.copy()
+        for px, py, pr, ci, s in self._placed(t):
+            x0, x1 = int(max(px - pr, 0)), int(min(px + pr + 1, self.w))
+            y0, y1 = int(max(py - pr, 0)), int(min(py + pr + 1, self.h))
+            if x0 >= x1 or y0 >= y1:
+                continue
+            a = _disc_alpha((np.arange(y0, y1, dtype=np.float32) - py) / pr,
+                            (np.arange(x0, x1, dtype=np.float32) - px) / pr, s)[..., None]
             region = img[y0:y1, x0:x1].astype(np.float32)
-            region += (self.palette[int(ci)] - region) * a
+            region += (self.palette[ci] - region) * a
             img[y0:y1, x0:x1] = region.astype(np.uint8)
         return img
 
 
 class Caption:
-    """A pre-rendered RGBA caption pasted onto frames (one small alpha blend per frame)."""
+    """A pre-rendered RGBA caption pasted onto frames (one small alpha blend per frame), on RGB frames
+    or straight onto yuv420p planes (luma at full size, chroma from the premultiplied 2x2 average)."""
 
     def __init__(self, rgba: np.ndarray, x: int, y: int):
+        # chroma needs the box on even coordinates: grow it by a transparent row/column where odd
+        if x % 2 or y % 2:
+            rgba = np.pad(rgba, ((y % 2, 0), (x % 2, 0), (0, 0)))
+            x, y = x - x % 2, y - y % 2
         self.rgb = rgba[..., :3].astype(np.float32)
         self.alpha = (rgba[..., 3:4].astype(np.float32) / 255.0)
         self.x, self.y = x, y
+        self._yuv: tuple | None = None
 
     def apply(self, frame: np.ndarray) -> np.ndarray:
         h, w = self.alpha.shape[:2]
         region = frame[self.y:self.y + h, self.x:self.x + w].astype(np.float32)
-        region += (self.rgb - region) * self.alpha
+        region += (self.rgb[:region.shape[0], :region.shape[1]] - region) * self.alpha[:region.shape[0],
+                                                                                      :region.shape[1]]
         frame[self.y:self.y + h, self.x:self.x + w] = region.astype(np.uint8)
         return frame
+
+    def _planes(self):
+        if self._yuv is None:
+            yuv = yuv_of(self.rgb)
+            a = self.alpha[..., 0]
+            h, w = a.shape
+            ph, pw = h + h % 2, w + w % 2
+            pa = np.zeros((ph, pw), np.float32)
+            pa[:h, :w] = a
+            pm = np.zeros((ph, pw, 2), np.float32)
+            pm[:h, :w] = yuv[..., 1:] * a[..., None]
+            ac = pa.reshape(ph // 2, 2, pw // 2, 2).mean(axis=(1, 3))
+            cm = pm.reshape(ph // 2, 2, pw // 2, 2, 2).mean(axis=(1, 3))
+            chroma = cm / np.maximum(ac, 1e-6)[..., None]
+            self._yuv = (yuv[..., 0], a, chroma[..., 0], chroma[..., 1], ac)
+        return self._yuv
+
+    def apply_planes(self, planes: np.ndarray) -> np.ndarray:
+        """Paste onto a packed yuv420p frame (in place) and return it."""
+        ycap, a, ucap, vcap, ac = self._planes()
+        height = planes.shape[0] * 2 // 3
+        yp, up, vp = _views(planes, height)
+        for plane, value, alpha, x, y in ((yp, ycap, a, self.x, self.y), (up, ucap, ac, self.x // 2, self.y // 2),
+                                          (vp, vcap, ac, self.x // 2, self.y // 2)):
+            h = min(alpha.shape[0], plane.shape[0] - y)
+            w = min(alpha.shape[1], plane.shape[1] - x)
+            if h <= 0 or w <= 0:
+                continue
+            region = plane[y:y + h, x:x + w].astype(np.float32)
+            region += (value[:h, :w] - region) * alpha[:h, :w]
+            region += 0.5
+            plane[y:y + h, x:x + w] = region
+        return planes
 
 
 MAX_REFERENCES = 4
@@ -196,6 +327,11 @@ class Overlays:
         for item in self.items:
             item.apply(frame)
         return frame
+
+    def apply_planes(self, planes: np.ndarray) -> np.ndarray:
+        for item in self.items:
+            item.apply_planes(planes)
+        return planes
 
 
 def cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -317,9 +453,6 @@ class NestedScene(Scene):
     def from_request(cls, request: GenerationRequest, *, ratio: float = 2.0) -> "NestedScene":
         base = Scene.from_request(request)
         return cls(base.w, base.h, base.palette, base.discs, base.horizon, 0.0, 0.0, ratio=ratio)
-
-    def frame(self, t: float, u: float) -> np.ndarray:
-        return super().frame(t, u)
 
 
 def render_zoom_level(request: GenerationRequest, out: Path, *, ratio: float, label: str = "", crf: int = 16,

@@ -51,7 +51,8 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
            stop: Optional[threading.Event] = None, otio: Optional[Path] = None,
            burn_lyrics: bool = False, confirm: Optional[Callable] = None, takes: Optional[int] = None,
            locked: bool = False, encode: Optional[dict] = None, retake_worst: int = 0,
-           budget: Optional[float] = None, executor=None, ray_address: Optional[str] = None) -> RenderResult:
+           budget: Optional[float] = None, executor=None, ray_address: Optional[str] = None,
+           preview: bool = False) -> RenderResult:
     """Render a storyboard to a finished MP4 with its song, and write the sync report beside it.
 
     Parameters
@@ -81,6 +82,10 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
         (:mod:`.retake`); paid backends only within ``budget`` US dollars.
     executor, ray_address : optional
         Where clips are generated (see :func:`generate_edit`); the film is the same frame for frame.
+    preview : bool
+        Render the director's preview instead (:func:`~songreel.reel.preview.preview_storyboard`):
+        every generated shot drawn by the animatic at 480 lines, footage kept, a fast encode, nothing
+        paid, the lock file left alone and no report card. ``encode`` still overrides its encoder.
 
     Returns
     -------
@@ -97,6 +102,14 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
 
     t0 = time.monotonic()
     sb = load(storyboard)
+    if preview:
+        for name, value, ok in (("locked", locked, False), ("takes", takes, None), ("retake_worst", retake_worst, 0)):
+            if value != ok:
+                raise InputError(f"{name}: got {value!r} with preview=True, which draws one animatic take per shot "
+                                 "and leaves the lock file alone; leave it out")
+        from .preview import preview_storyboard
+
+        sb = preview_storyboard(sb)
     if encode:  # CLI flags override the storyboard's encode: block (validated like the storyboard)
         from pydantic import ValidationError
 
@@ -116,13 +129,18 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     timing: dict = {}
     remove_stale_output_temps(out)
     edit, eta = generate_edit(sb, progress=progress, stop=stop, timing=timing, confirm=confirm, takes=takes,
-                              locked=locked, executor=executor, ray_address=ray_address)
-    t_qa = time.monotonic()
-    from .retake import score_and_retake
+                              locked=locked, executor="local" if preview else executor, ray_address=ray_address,
+                              write_lock=not preview)
+    qa_sections: dict = {}
+    if preview:  # the animatic's frames have nothing for the report card to find
+        qa_sections["preview"] = {"size": [sb.video.width, sb.video.height], "encode": sb.encode.model_dump()}
+    else:
+        t_qa = time.monotonic()
+        from .retake import score_and_retake
 
-    edit, qa_sections = score_and_retake(sb, edit, retake_worst=retake_worst, budget=budget, progress=progress,
-                                         stop=stop)
-    timing["qa_s"] = time.monotonic() - t_qa
+        edit, qa_sections = score_and_retake(sb, edit, retake_worst=retake_worst, budget=budget, progress=progress,
+                                             stop=stop)
+        timing["qa_s"] = time.monotonic() - t_qa
     plan = edit.plan
     check_output(out, sb, force=force)  # again: the file may have appeared while clips were made
     lyrics = None
