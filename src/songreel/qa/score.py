@@ -7,7 +7,9 @@ characters has a reference image.
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
 import numpy as np
@@ -17,6 +19,9 @@ from ..schema.qa import QAReport, ShotQA, worst_first
 from .flags import judge
 from .frames import WIDTH, shot_frames
 from .measures import STILL_LAG, ShotMeter
+
+#: shots measured at once (each holds one clip decoder and a few small frames)
+MAX_WORKERS = 4
 
 #: where in a shot the identity model looks (fractions of its length)
 IDENTITY_POINTS = (0.25, 0.5, 0.75)
@@ -99,9 +104,10 @@ def identity_measure(plan, shot, clips, embedder) -> dict:
 
 
 def score_shot(plan, shot, clips, *, take: int = 0, embedder=None, flow: bool = True, width: int = WIDTH,
-               next_clips=None) -> ShotQA:
-    """Measure, flag and score one shot."""
-    m = measure_shot(plan, shot, clips, flow=flow, width=width, next_clips=next_clips)
+               next_clips=None, measures: dict | None = None) -> ShotQA:
+    """Measure, flag and score one shot (``measures``: those of :func:`measure_shot`, already taken)."""
+    m = dict(measures) if measures is not None else measure_shot(plan, shot, clips, flow=flow, width=width,
+                                                                 next_clips=next_clips)
     if embedder is not None:
         m.update(identity_measure(plan, shot, clips, embedder))
     score, flags, reasons = judge(m)
@@ -152,12 +158,19 @@ def score_edit(edit, *, identity: bool = True, progress: Progress | None = None,
     picks = (edit.extra or {}).get("picks", {}) or {}
     if progress:
         progress.stage("qa", len(plan.shots))
-    shots = []
-    for shot in plan.shots:
-        clips = edit.clips[shot.index]
+
+    def measure(shot):
         nxt = edit.clips[shot.index + 1] if shot.index + 1 < len(edit.clips) else None
-        shots.append(score_shot(plan, shot, clips, take=picks.get(shot.index, 0), embedder=embedder, flow=flow,
-                                width=width, next_clips=nxt))
-        if progress:
-            progress.advance("qa", shot.index + 1, len(plan.shots), shot.name)
+        return measure_shot(plan, shot, edit.clips[shot.index], flow=flow, width=width, next_clips=nxt)
+
+    shots = []
+    # shots are measured independently, each decoding its own clips (decoding and numpy release the
+    # GIL), so they run a few at a time; the identity model and the verdicts stay on this thread
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, os.cpu_count() or 1)),
+                            thread_name_prefix="songreel-qa") as pool:
+        for shot, m in zip(plan.shots, pool.map(measure, plan.shots)):
+            shots.append(score_shot(plan, shot, edit.clips[shot.index], take=picks.get(shot.index, 0),
+                                    embedder=embedder, flow=flow, width=width, measures=m))
+            if progress:
+                progress.advance("qa", shot.index + 1, len(plan.shots), shot.name)
     return QAReport(shots=tuple(shots), worst=worst_first(shots), notes=tuple(notes), seconds=time.monotonic() - t0)
