@@ -245,7 +245,8 @@ def test_a_clip_that_fails_mid_film_leaves_no_output_and_no_partial_chunk(tmp_pa
     assert not (tmp_path / "x.mp4").exists() and not list(tmp_path.glob(".x.tmp-*"))
     # the chunks finished before the failure are kept (whole); nothing half-written is left
     assert not [p for p in chunks.iterdir() if ".tmp-" in p.name]
-    kept = sorted(p.suffix for p in chunks.iterdir())
+    assert not list((chunks / "renders").iterdir())  # its in-flight record went with it; no finished one
+    kept = sorted(p.suffix for p in chunks.iterdir() if p.is_file())
     assert kept == [".json", ".json", ".mp4", ".mp4"]
     # and a render with the clip repaired reuses them
     from test_assemble import write_clip
@@ -253,3 +254,53 @@ def test_a_clip_that_fails_mid_film_leaves_no_output_and_no_partial_chunk(tmp_pa
     write_clip(bad, "texture1", 25)
     res = assemble(edit, tmp_path / "x.mp4", chunk_dir=chunks)
     assert res.stats["chunks"] == {"total": 3, "reused": 2, "encoded": 1} and res.frames == 72
+
+
+def test_store_gc_removes_exactly_the_chunks_no_latest_render_uses(tmp_path, song_120):
+    from typer.testing import CliRunner
+
+    from songreel.assemble.chunks import ChunkCache
+    from songreel.cli.main import app
+
+    sb = write_storyboard(tmp_path, SHOTS, song=song_120, video="{width: 64, height: 36, fps: 24}")
+    cache = ChunkCache(tmp_path / ".songreel" / "chunks")
+    film = tmp_path / "film.mp4"
+    # another file from the same storyboard (other encoder settings: other chunks), rendered first
+    other = reel.render(sb, tmp_path / "other.mp4", encode={"crf": 30})
+    first = reel.render(sb, film)
+    k_other, k1 = (set(r.report["assembly"]["chunk_keys"]) for r in (other, first))
+    assert not k_other & k1 and set(cache.keys()) == k_other | k1
+    # edit one shot and render the film again: the chunks of its old stretch are orphaned
+    sb.write_text(sb.read_text().replace("a road trip, summer", "a road trip, winter"))
+    second = reel.render(sb, film, force=True)
+    k2 = set(second.report["assembly"]["chunk_keys"])
+    orphans = k1 - k2
+    assert len(orphans) == 2 and set(cache.keys()) == k_other | k1 | k2
+    want = frame_hashes(film)
+    runner = CliRunner()
+    r = runner.invoke(app, ["store", "gc", str(tmp_path), "--dry-run"])
+    assert r.exit_code == 0, r.output
+    assert "would remove 1 clips, 2 frames, 2 film chunks" in r.stdout
+    assert set(cache.keys()) == k_other | k1 | k2
+    r = runner.invoke(app, ["store", "gc", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "removed 1 clips, 2 frames, 2 film chunks" in r.stdout
+    assert f"{len(k_other | k2)} film chunks used by storyboard.yaml" in r.stdout
+    assert set(cache.keys()) == k_other | k2
+    assert not any((cache.root / f"{k}.{ext}").exists() for k in orphans for ext in ("mp4", "json"))
+    # the next render joins every remaining chunk and decodes the same
+    third = reel.render(sb, film, force=True)
+    st = third.report["assembly"]
+    assert third.report["shots"]["generated"] == 0
+    assert st["chunks"]["reused"] == st["chunks"]["total"] == len(k2) and st["encoded_frames"] == 0
+    assert frame_hashes(film) == want and len(want) == third.edit.plan.total_frames
+    # an earlier render into a file that is gone keeps nothing; the latest render is kept as it is
+    (tmp_path / "other.mp4").unlink()
+    d = reel.gc_store(tmp_path)
+    assert set(d["chunks"]["chunks"]) == k_other - k2 and d["chunks"]["bytes"] > 0
+    assert set(cache.keys()) == k2
+    assert reel.gc_store(tmp_path)["chunks"]["chunks"] == []
+    # a storyboard no longer in the folder keeps no chunks
+    sb.rename(tmp_path / "moved-away.txt")
+    (tmp_path / "storyboard.lock.json").unlink()
+    assert set(reel.gc_store(tmp_path)["chunks"]["chunks"]) == k2 and cache.keys() == []

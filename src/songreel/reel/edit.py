@@ -57,7 +57,7 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
     -------
     edit : Edit
         With plain counts in ``extra`` (``generated``, ``reused``, ``takes_generated``, ``takes_reused``),
-        ``notes`` and ``picks``.
+        ``notes``, ``picks`` and ``storyboard`` (its file name, which the chunk records of the render name).
     eta : RenderEta
         The time-left estimate, for the assembly that follows to refine.
 
@@ -150,7 +150,8 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
                 extra={"generated": summary.generated, "reused": summary.reused,
                        "takes_generated": getattr(summary, "takes_generated", 0),
                        "takes_reused": getattr(summary, "takes_reused", 0), "notes": notes,
-                       "picks": picks, "executor": executor_report}), eta
+                       "picks": picks, "executor": executor_report,
+                       "storyboard": Path(sb.path).name if sb.path else None}), eta
 
 
 def _executor(sb, executor, ray_address):
