@@ -76,6 +76,9 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
     t0 = time.monotonic()
     sb = load(storyboard)
     check_inputs(sb)
+    from ..generate.sources import prefetch_sources  # footage hashed and probed while the song is analysed
+
+    prefetch_sources(shot.clip for shot in sb.shots if shot.clip is not None)
     lock = read_lock(sb)
     if locked:
         check_locked(sb, lock)
