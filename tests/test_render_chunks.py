@@ -304,3 +304,36 @@ def test_store_gc_removes_exactly_the_chunks_no_latest_render_uses(tmp_path, son
     sb.rename(tmp_path / "moved-away.txt")
     (tmp_path / "storyboard.lock.json").unlink()
     assert set(reel.gc_store(tmp_path)["chunks"]["chunks"]) == k2 and cache.keys() == []
+
+
+def test_store_gc_leaves_the_chunks_of_a_running_render_alone(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from songreel.assemble.chunks import Chunk, ChunkCache
+    from songreel.reel.gc import gc_chunks
+
+    cache = ChunkCache(tmp_path / "chunks")
+    cache.root.mkdir()
+    for key in ("a" * 32, "b" * 32, "c" * 32):
+        cache.media(key).write_bytes(b"x" * 10)
+        cache.meta_path(key).write_text("{}")
+    claim = cache.claim([Chunk(0, 5, "a" * 32)])  # this process is rendering from chunk a
+    # a claim left by a process that is gone counts for nothing
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = cache.root / "renders" / f".inflight.tmp-{int(dead.stdout)}-1.json"
+    stale.write_text(json.dumps({"keys": ["b" * 32]}))
+    d = gc_chunks(cache.root, set(), dry_run=True)
+    assert sorted(d["chunks"]) == ["b" * 32, "c" * 32] and d["kept"] == 1 and d["temps"] == [stale.name]
+    assert d["bytes"] == 2 * (10 + 2) + stale.stat().st_size
+    assert len(cache.keys()) == 3 and stale.exists() and claim.exists()  # a dry run removes nothing
+    claim.unlink()
+    d = gc_chunks(cache.root, set())
+    assert sorted(d["chunks"]) == ["a" * 32, "b" * 32, "c" * 32] and d["temps"] == [stale.name]
+    assert cache.keys() == [] and not stale.exists()
+    # a storyboard's only render is kept even once its file is gone; nothing else
+    cache.media("d" * 32).write_bytes(b"x")
+    cache.meta_path("d" * 32).write_text("{}")
+    cache.record(tmp_path / "gone.mp4", ["d" * 32], storyboard="story.yaml")
+    assert gc_chunks(cache.root, {"story.yaml"})["chunks"] == [] and cache.keys() == ["d" * 32]

@@ -142,11 +142,11 @@ class ChunkCache:
     chunks still in use from those an edit left behind.
     """
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, clean: bool = True):
         from ..fileio import remove_stale_temps
 
         self.root = Path(root)
-        if self.root.is_dir():  # chunks a killed render was writing, and its in-flight record
+        if clean and self.root.is_dir():  # chunks a killed render was writing, and its in-flight record
             remove_stale_temps(self.root)
             remove_stale_temps(self.root / RENDERS_DIR)
 

@@ -64,8 +64,9 @@ def gc(path: Optional[Path] = typer.Argument(None, help="A storyboard or its fol
 
     r = run(lambda: songreel.clean_store(path if path is not None else Path.cwd(), dry_run=dry_run))
     verb = "would remove" if dry_run else "removed"
-    chunks = r.get("chunks") or {"chunks": [], "kept": 0}
+    chunks = r.get("chunks") or {"chunks": [], "temps": [], "kept": 0}
+    temps = len(r["temps"]) + len(r["orphans"]) + len(chunks["temps"])
     out_console.print(f"{verb} {len(r['clips'])} clips, {len(r['frames'])} frames, {len(chunks['chunks'])} film "
-                      f"chunks, {len(r['temps']) + len(r['orphans'])} temp/orphan files ({_size(r['bytes'])}); kept "
+                      f"chunks, {temps} temp/orphan files ({_size(r['bytes'])}); kept "
                       f"{r['kept']} clips and {chunks['kept']} film chunks used by "
                       f"{', '.join(r['storyboards']) or 'no storyboard'}")

@@ -116,15 +116,16 @@ def gc_chunks(root: Path, storyboards: set, *, dry_run: bool = False) -> dict:
     Returns
     -------
     dict
-        ``chunks`` (keys removed), ``records`` (outputs whose record was dropped), ``kept`` (chunk keys
-        kept), ``bytes`` (freed, or that would be).
+        ``chunks`` (keys removed), ``records`` (outputs whose record was dropped), ``temps`` (files
+        of renders that died while writing), ``kept`` (chunk keys kept), ``bytes`` (freed, or that
+        would be).
     """
-    from ..assemble.chunks import ChunkCache
+    from ..assemble.chunks import RENDERS_DIR, ChunkCache
+    from ..fileio import TEMP_RE, pid_alive
 
-    empty = {"chunks": [], "records": [], "kept": 0, "bytes": 0}
     if not Path(root).is_dir():
-        return empty
-    cache = ChunkCache(root)
+        return {"chunks": [], "records": [], "temps": [], "kept": 0, "bytes": 0}
+    cache = ChunkCache(root, clean=False)
     records = cache.records()
     latest: dict = {}
     for r in records:
@@ -142,7 +143,9 @@ def gc_chunks(root: Path, storyboards: set, *, dry_run: bool = False) -> dict:
             dropped.append(r)
     present = cache.keys()
     gone = [k for k in present if k not in keep]
-    victims = [p for k in gone for p in (cache.media(k), cache.meta_path(k))] + [r["path"] for r in dropped]
+    temps = [p for d in (cache.root, cache.root / RENDERS_DIR) if d.is_dir() for p in d.iterdir()
+             if (m := TEMP_RE.match(p.name)) and not pid_alive(int(m.group(1)))]
+    victims = [p for k in gone for p in (cache.media(k), cache.meta_path(k))] + [r["path"] for r in dropped] + temps
     freed = 0
     for p in victims:
         try:
@@ -151,6 +154,6 @@ def gc_chunks(root: Path, storyboards: set, *, dry_run: bool = False) -> dict:
                 p.unlink()
         except OSError:
             pass
-    return {"chunks": gone, "records": [str(r.get("output")) for r in dropped],
+    return {"chunks": gone, "records": [str(r.get("output")) for r in dropped], "temps": [p.name for p in temps],
             "kept": len(present) - len(gone), "bytes": freed}
 
