@@ -182,7 +182,6 @@ class ChunkCache:
         doc = {**doc, "schema": "songreel.Chunk.1", "frames": chunk.frames, "size": media.stat().st_size}
         atomic_write_bytes(self.meta_path(chunk.key), json.dumps(doc).encode())
 
-
     def _record_path(self, out: Path) -> Path:
         name = hashlib.sha256(str(Path(out).resolve()).encode()).hexdigest()[:16]
         return self.root / RENDERS_DIR / f"{name}.json"
@@ -216,7 +215,8 @@ class ChunkCache:
             except (OSError, ValueError):
                 continue
             if isinstance(doc, dict) and isinstance(doc.get("keys"), list):
-                out.append({**doc, "path": p})
+                written = doc.get("written")
+                out.append({**doc, "written": written if isinstance(written, (int, float)) else 0.0, "path": p})
         return out
 
     def in_flight(self) -> set:

@@ -156,4 +156,3 @@ def gc_chunks(root: Path, storyboards: set, *, dry_run: bool = False) -> dict:
             pass
     return {"chunks": gone, "records": [str(r.get("output")) for r in dropped], "temps": [p.name for p in temps],
             "kept": len(present) - len(gone), "bytes": freed}
-
