@@ -245,7 +245,8 @@ def test_a_clip_that_fails_mid_film_leaves_no_output_and_no_partial_chunk(tmp_pa
     assert not (tmp_path / "x.mp4").exists() and not list(tmp_path.glob(".x.tmp-*"))
     # the chunks finished before the failure are kept (whole); nothing half-written is left
     assert not [p for p in chunks.iterdir() if ".tmp-" in p.name]
-    kept = sorted(p.suffix for p in chunks.iterdir())
+    assert not list((chunks / "renders").iterdir())  # its in-flight record went with it; no finished one
+    kept = sorted(p.suffix for p in chunks.iterdir() if p.is_file())
     assert kept == [".json", ".json", ".mp4", ".mp4"]
     # and a render with the clip repaired reuses them
     from test_assemble import write_clip
@@ -253,3 +254,86 @@ def test_a_clip_that_fails_mid_film_leaves_no_output_and_no_partial_chunk(tmp_pa
     write_clip(bad, "texture1", 25)
     res = assemble(edit, tmp_path / "x.mp4", chunk_dir=chunks)
     assert res.stats["chunks"] == {"total": 3, "reused": 2, "encoded": 1} and res.frames == 72
+
+
+def test_store_gc_removes_exactly_the_chunks_no_latest_render_uses(tmp_path, song_120):
+    from typer.testing import CliRunner
+
+    from songreel.assemble.chunks import ChunkCache
+    from songreel.cli.main import app
+
+    sb = write_storyboard(tmp_path, SHOTS, song=song_120, video="{width: 64, height: 36, fps: 24}")
+    cache = ChunkCache(tmp_path / ".songreel" / "chunks")
+    film = tmp_path / "film.mp4"
+    # another file from the same storyboard (other encoder settings: other chunks), rendered first
+    other = reel.render(sb, tmp_path / "other.mp4", encode={"crf": 30})
+    first = reel.render(sb, film)
+    k_other, k1 = (set(r.report["assembly"]["chunk_keys"]) for r in (other, first))
+    assert not k_other & k1 and set(cache.keys()) == k_other | k1
+    # edit one shot and render the film again: the chunks of its old stretch are orphaned
+    sb.write_text(sb.read_text().replace("a road trip, summer", "a road trip, winter"))
+    second = reel.render(sb, film, force=True)
+    k2 = set(second.report["assembly"]["chunk_keys"])
+    orphans = k1 - k2
+    assert len(orphans) == 2 and set(cache.keys()) == k_other | k1 | k2
+    want = frame_hashes(film)
+    runner = CliRunner()
+    r = runner.invoke(app, ["store", "gc", str(tmp_path), "--dry-run"])
+    assert r.exit_code == 0, r.output
+    assert "would remove 1 clips, 2 frames, 2 film chunks" in r.stdout
+    assert set(cache.keys()) == k_other | k1 | k2
+    r = runner.invoke(app, ["store", "gc", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "removed 1 clips, 2 frames, 2 film chunks" in r.stdout
+    assert f"{len(k_other | k2)} film chunks used by storyboard.yaml" in r.stdout
+    assert set(cache.keys()) == k_other | k2
+    assert not any((cache.root / f"{k}.{ext}").exists() for k in orphans for ext in ("mp4", "json"))
+    # the next render joins every remaining chunk and decodes the same
+    third = reel.render(sb, film, force=True)
+    st = third.report["assembly"]
+    assert third.report["shots"]["generated"] == 0
+    assert st["chunks"]["reused"] == st["chunks"]["total"] == len(k2) and st["encoded_frames"] == 0
+    assert frame_hashes(film) == want and len(want) == third.edit.plan.total_frames
+    # an earlier render into a file that is gone keeps nothing; the latest render is kept as it is
+    (tmp_path / "other.mp4").unlink()
+    d = reel.gc_store(tmp_path)
+    assert set(d["chunks"]["chunks"]) == k_other - k2 and d["chunks"]["bytes"] > 0
+    assert set(cache.keys()) == k2
+    assert reel.gc_store(tmp_path)["chunks"]["chunks"] == []
+    # a storyboard no longer in the folder keeps no chunks
+    sb.rename(tmp_path / "moved-away.txt")
+    (tmp_path / "storyboard.lock.json").unlink()
+    assert set(reel.gc_store(tmp_path)["chunks"]["chunks"]) == k2 and cache.keys() == []
+
+
+def test_store_gc_leaves_the_chunks_of_a_running_render_alone(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from songreel.assemble.chunks import Chunk, ChunkCache
+    from songreel.reel.gc import gc_chunks
+
+    cache = ChunkCache(tmp_path / "chunks")
+    cache.root.mkdir()
+    for key in ("a" * 32, "b" * 32, "c" * 32):
+        cache.media(key).write_bytes(b"x" * 10)
+        cache.meta_path(key).write_text("{}")
+    claim = cache.claim([Chunk(0, 5, "a" * 32)])  # this process is rendering from chunk a
+    # a claim left by a process that is gone counts for nothing
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = cache.root / "renders" / f".inflight.tmp-{int(dead.stdout)}-1.json"
+    stale.write_text(json.dumps({"keys": ["b" * 32]}))
+    d = gc_chunks(cache.root, set(), dry_run=True)
+    assert sorted(d["chunks"]) == ["b" * 32, "c" * 32] and d["kept"] == 1 and d["temps"] == [stale.name]
+    assert d["bytes"] == 2 * (10 + 2) + stale.stat().st_size
+    assert len(cache.keys()) == 3 and stale.exists() and claim.exists()  # a dry run removes nothing
+    claim.unlink()
+    d = gc_chunks(cache.root, set())
+    assert sorted(d["chunks"]) == ["a" * 32, "b" * 32, "c" * 32] and d["temps"] == [stale.name]
+    assert cache.keys() == [] and not stale.exists()
+    # a storyboard's only render is kept even once its file is gone; nothing else
+    cache.media("d" * 32).write_bytes(b"x")
+    cache.meta_path("d" * 32).write_text("{}")
+    cache.record(tmp_path / "gone.mp4", ["d" * 32], storyboard="story.yaml")
+    assert gc_chunks(cache.root, {"story.yaml"})["chunks"] == [] and cache.keys() == ["d" * 32]

@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -25,6 +27,9 @@ from typing import Optional
 
 #: bump when the way chunk pixels are made changes
 CHUNK_VERSION = "1"
+
+#: where the records of which chunks made each output live, under the cache root
+RENDERS_DIR = "renders"
 
 
 @dataclass(frozen=True)
@@ -130,14 +135,20 @@ def chunk_keys(edit, bounds, *, encode, threads: int, luts=None, overlay_key=Non
 
 
 class ChunkCache:
-    """``<root>/<key>.mp4`` (video only) and ``<key>.json`` (frames, seam statistics, stats)."""
+    """``<root>/<key>.mp4`` (video only) and ``<key>.json`` (frames, seam statistics, stats).
 
-    def __init__(self, root: Path):
+    ``<root>/renders/`` remembers which chunks made each output: one record per output file (its
+    latest render), and a temp-named record per render in progress, so ``store gc`` can tell the
+    chunks still in use from those an edit left behind.
+    """
+
+    def __init__(self, root: Path, *, clean: bool = True):
         from ..fileio import remove_stale_temps
 
         self.root = Path(root)
-        if self.root.is_dir():  # chunks a killed render was writing
+        if clean and self.root.is_dir():  # chunks a killed render was writing, and its in-flight record
             remove_stale_temps(self.root)
+            remove_stale_temps(self.root / RENDERS_DIR)
 
     def media(self, key: str) -> Path:
         return self.root / f"{key}.mp4"
@@ -170,6 +181,63 @@ class ChunkCache:
         os.replace(tmp, media)
         doc = {**doc, "schema": "songreel.Chunk.1", "frames": chunk.frames, "size": media.stat().st_size}
         atomic_write_bytes(self.meta_path(chunk.key), json.dumps(doc).encode())
+
+    def _record_path(self, out: Path) -> Path:
+        name = hashlib.sha256(str(Path(out).resolve()).encode()).hexdigest()[:16]
+        return self.root / RENDERS_DIR / f"{name}.json"
+
+    def claim(self, chunks: list[Chunk]) -> Path:
+        """Note that this process is rendering from ``chunks`` (a temp-named record: it goes stale
+        with the process); remove the path returned when done."""
+        from ..fileio import atomic_write_bytes
+
+        path = self.root / RENDERS_DIR / f".inflight.tmp-{os.getpid()}-{threading.get_ident()}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, json.dumps({"keys": [c.key for c in chunks]}).encode())
+        return path
+
+    def record(self, out: Path, keys: list[str], *, storyboard: Optional[str] = None) -> None:
+        """Remember that ``out`` was just made from the chunks ``keys`` (replacing its earlier record)."""
+        from ..fileio import atomic_write_bytes
+
+        path = self._record_path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {"schema": "songreel.ChunkRender.1", "output": str(Path(out).resolve()), "storyboard": storyboard,
+               "written": time.time(), "keys": list(keys)}
+        atomic_write_bytes(path, json.dumps(doc).encode())
+
+    def records(self) -> list[dict]:
+        """The finished renders' records (``output``, ``storyboard``, ``written``, ``keys``, ``path``)."""
+        out = []
+        for p in sorted((self.root / RENDERS_DIR).glob("[!.]*.json")):
+            try:
+                doc = json.loads(p.read_text())
+            except (OSError, ValueError):
+                continue
+            if isinstance(doc, dict) and isinstance(doc.get("keys"), list):
+                written = doc.get("written")
+                out.append({**doc, "written": written if isinstance(written, (int, float)) else 0.0, "path": p})
+        return out
+
+    def in_flight(self) -> set:
+        """Chunk keys claimed by renders still running."""
+        from ..fileio import TEMP_RE, pid_alive
+
+        keys: set = set()
+        for p in (self.root / RENDERS_DIR).glob(".inflight*.json"):
+            m = TEMP_RE.match(p.name)
+            if m is None or not pid_alive(int(m.group(1))):
+                continue
+            try:
+                keys.update(json.loads(p.read_text()).get("keys", ()))
+            except (OSError, ValueError, AttributeError):
+                continue
+        return keys
+
+    def keys(self) -> list[str]:
+        """Keys of the chunks in the cache (media or metadata present)."""
+        return sorted({p.stem for p in self.root.glob("*.mp4") if not p.name.startswith(".")}
+                      | {p.stem for p in self.root.glob("*.json") if not p.name.startswith(".")})
 
 
 def frame_offset(start: int, fps: Fraction, time_base: Fraction) -> int:

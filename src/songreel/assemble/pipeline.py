@@ -12,6 +12,7 @@ the film is one continuous encode.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import resource
@@ -25,6 +26,8 @@ import numpy as np
 
 from ..schema.edit import Edit
 from ..schema.storyboard import EncodeSpec
+
+logger = logging.getLogger(__name__)
 
 #: frames composed ahead of the encoder (x264 buffers its own lookahead behind this)
 QUEUE_FRAMES = 4
@@ -54,7 +57,8 @@ class AssemblyResult:
         ``moved_frames``, ``color_frames``, ``decoded_frames``, ``blended_frames``, ``conformed_frames``,
         ``encoded_frames`` (frames through the encoder in this run), ``stream_copied_frames`` (frames
         joined from chunks already encoded), ``chunks`` ({``total``, ``reused``, ``encoded``}, with a
-        chunk cache), ``x264_threads`` (0 = auto), ``x264_thread_type`` (``FRAME``: x264 frame threads,
+        chunk cache), ``chunk_keys`` (the chunks the film was joined from, in order, with a chunk
+        cache), ``x264_threads`` (0 = auto), ``x264_thread_type`` (``FRAME``: x264 frame threads,
         not sliced), ``codec``, ``crf``, ``preset``, ``cpu_s`` (process CPU during the assembly),
         ``compose_cpu_s`` (the compose thread's own CPU), ``color_match``, ``warnings``.
     warnings : tuple of str
@@ -230,6 +234,13 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
         done, audio_mode, ctx, extra, produced = _assemble_chunks(edit, tmp, encode, compositor, overlay, threads,
                                                                  on_frame, Path(chunk_dir))
     publish(tmp, out, replace=replace)
+    if chunk_dir is not None:  # which chunks made this file, for store gc
+        from .chunks import ChunkCache
+
+        try:
+            ChunkCache(Path(chunk_dir)).record(out, extra["chunk_keys"], storyboard=edit.extra.get("storyboard"))
+        except OSError as e:  # the film is written; a missing record only lets gc take its chunks
+            logger.warning("%s: could not record the chunks of %s (%s)", chunk_dir, out, e)
     stats: dict[str, object] = dict(compositor.stats) if compositor is not None else {"look": plan.look}
     stats.update(extra)
     stats.update({"codec": encode.codec, "crf": encode.crf, "preset": encode.preset,
@@ -331,6 +342,7 @@ def _assemble_chunks(edit, tmp, encode, compositor, overlay, threads, on_frame, 
 
         overlay_key = hashlib.sha256(repr(getattr(overlay, "cache_key", None) or overlay).encode()).hexdigest()
     chunks = chunk_keys(edit, chunk_bounds(plan), encode=encode, threads=threads, luts=luts, overlay_key=overlay_key)
+    claim = cache.claim(chunks)  # store gc leaves these alone while this render runs
     found = {c.key: cache.get(c) for c in chunks}
     todo = [(c.start, c.end) for c in chunks if found[c.key] is None]
     for c in chunks:  # seam statistics of the frames that will not be composed
@@ -394,12 +406,14 @@ def _assemble_chunks(edit, tmp, encode, compositor, overlay, threads, on_frame, 
         finally:
             for part in parts:
                 part.unlink(missing_ok=True)
+            claim.unlink(missing_ok=True)
             if not ok:
                 joiner.abort()
                 tmp.unlink(missing_ok=True)
     reused = sum(1 for c in chunks if found[c.key] is not None)
     extra = {"encoded_frames": encoded, "stream_copied_frames": copied,
-             "chunks": {"total": len(chunks), "reused": reused, "encoded": len(chunks) - reused}}
+             "chunks": {"total": len(chunks), "reused": reused, "encoded": len(chunks) - reused},
+             "chunk_keys": [c.key for c in chunks]}
     return total, joiner.audio_mode, tuple(ctx), extra, producer.cpu if producer is not None else 0.0
 
 

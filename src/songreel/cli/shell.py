@@ -12,7 +12,7 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.console import Console
@@ -114,16 +114,76 @@ def setup_logging(verbose: int, log_file: Optional[Path]) -> None:
         logger.setLevel(logging.DEBUG if (verbose > 1 or log_file is not None) else logging.INFO)
 
 
+def whole_render(task, now: float) -> Optional[tuple]:
+    """``(fraction, seconds left)`` of the whole-render row at ``now`` (monotonic), counting down from
+    the last estimate; None while no estimate is known. The fraction is time spent over time spent
+    plus time left, held below 1 until the render says it is done."""
+    deadline = task.fields.get("deadline")
+    if deadline is None:
+        return None
+    started = task.fields["started"]
+    if task.fields.get("done"):
+        return 1.0, 0.0
+    left = max(0.0, deadline - now)
+    span = max(deadline, now) - started
+    return (min(0.99, (now - started) / span) if span > 0 else 0.0), left
+
+
+def _columns():
+    """Rich's columns, taught the whole-render row: its bar, percentage and time left come from the
+    render's own estimate (:func:`whole_render`), and it shows only its note while none is known."""
+    import time
+
+    from rich.progress import BarColumn, ProgressBar, ProgressColumn, TextColumn, TimeElapsedColumn, \
+        TimeRemainingColumn
+    from rich.text import Text
+
+    class Bar(BarColumn):
+        def render(self, task):
+            if not task.fields.get("whole"):
+                return super().render(task)
+            now = whole_render(task, time.monotonic())
+            if now is None:
+                return Text("")
+            return ProgressBar(total=1.0, completed=now[0], width=None if self.bar_width is None else
+                               max(1, self.bar_width), animation_time=task.get_time(), style=self.style,
+                               complete_style=self.complete_style, finished_style=self.finished_style,
+                               pulse_style=self.pulse_style)
+
+    class Percent(ProgressColumn):
+        def render(self, task):
+            if task.fields.get("whole"):
+                now = whole_render(task, time.monotonic())
+                return Text("" if now is None else f"{now[0] * 100:>3.0f}%")
+            return Text("" if task.total is None else f"{task.percentage:>3.0f}%")
+
+    class Left(TimeRemainingColumn):
+        def render(self, task):
+            if not task.fields.get("whole"):
+                return super().render(task)
+            now = whole_render(task, time.monotonic())
+            if now is None:
+                return Text("-:--:--", style="progress.remaining")
+            m, sec = divmod(int(round(now[1])), 60)
+            h, m = divmod(m, 60)
+            return Text(f"{h}:{m:02d}:{sec:02d}", style="progress.remaining")
+
+    return (TextColumn("[bold]{task.description:<10}"), Bar(), Percent(), TimeElapsedColumn(), TextColumn("eta"),
+            Left(), TextColumn("{task.fields[note]}"))
+
+
 class RichProgress:
-    """Rich progress bars with ETA for the stages of a long step (a :class:`songreel.Progress`)."""
+    """Rich progress bars with ETA for the stages of a long step (a :class:`songreel.Progress`), and a
+    ``render`` row for the whole job: its share done and time left from :meth:`eta`."""
 
     def __init__(self) -> None:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        import time
 
-        self.bar = Progress(TextColumn("[bold]{task.description:<10}"), BarColumn(),
-                            TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TextColumn("eta"),
-                            TimeRemainingColumn(), TextColumn("{task.fields[note]}"), console=console,
-                            transient=False, disable=not console.is_terminal)  # logs get one line per error
+        from rich.progress import Progress
+
+        self.started = time.monotonic()
+        self.bar = Progress(*_columns(), console=console, transient=False,
+                            disable=not console.is_terminal)  # logs get one line per error
         self.tasks: dict[str, TaskID] = {}
 
     def __enter__(self):
@@ -145,17 +205,36 @@ class RichProgress:
         self.bar.console.print(escape(text))
 
     def eta(self, seconds: Optional[float], note: str = "") -> None:
-        """The whole render's time left, on its own line above the stage bars."""
+        """The whole render's time left, on its own line above the stage bars.
+
+        Parameters
+        ----------
+        seconds : float or None
+            Estimated seconds left (None: not known yet; 0 or less: done).
+        note : str
+            What the estimate rests on (``measured``), shown beside it.
+        """
+        import time
+
+        now = time.monotonic()
+        fields: dict[str, Any]
         if seconds is None:
-            text = "measuring throughput..."
+            fields = {"deadline": None, "done": False, "note": "measuring throughput..."}
         elif seconds <= 0:
-            text = "done"
+            fields = {"deadline": now, "done": True, "note": "done"}
         else:
-            m, sec = divmod(int(round(seconds)), 60)
-            text = f"about {m}:{sec:02d} left" + (f" ({note})" if note else "")
+            fields = {"deadline": now + seconds, "done": False, "note": escape(note)}
         if "render" not in self.tasks:
-            self.tasks["render"] = self.bar.add_task("render", total=None, note=text)
-        self.bar.update(self.tasks["render"], note=text)
+            self.tasks["render"] = self.bar.add_task("render", total=1.0, whole=True, started=self.started,
+                                                     **fields)
+        task = self.tasks["render"]
+        self.bar.update(task, **fields)
+        shown = whole_render(self.row("render"), now)  # Rich's own state (finished) follows the estimate
+        self.bar.update(task, completed=shown[0] if shown is not None else 0.0)
+
+    def row(self, name: str):
+        """The Rich task of a row (``render``, or a stage), for tools and tests."""
+        return next(t for t in self.bar.tasks if t.id == self.tasks[name])
 
     @property
     def stage_name(self) -> Optional[str]:

@@ -25,12 +25,13 @@ import numpy as np
 from pydantic import Field
 
 from ..errors import InputError, MediaError
-from ..media import ClipWriter, media_duration, probe_video
+from ..media import ClipWriter
 from ..sampling import FootageFrames
 from ..schema.clip import FootageConform, GenerationRequest
 from ..schema.storyboard import BackendSpec
 from .base import TAIL_FRAMES, Capabilities, GenerationResult, ProjectInfo
 from .options import BackendOptions, parse_options
+from .sources import source_copy_reason, source_duration, source_probe
 
 STILL_PUSH = 0.08  # scale gained over a still shot
 
@@ -71,13 +72,13 @@ class FootageBackend:
         ctx = request.context
         field = "clip"
         src = Path(request.source)
-        info = probe_video(src, field=field)
+        info = source_probe(src, field=field)
         if info.width < 1 or info.height < 1:
             raise MediaError(f"{field}: {src}: the picture is {info.width}x{info.height}; "
                              "expected at least 1x1 pixels")
         usable, start_in = 0.0, 0.0
         if not info.is_image:
-            dur = media_duration(src, field=field)
+            dur = source_duration(src, field=field)
             start_in = float(Fraction(str(ctx.get("in", "0"))))
             if start_in >= dur:
                 raise InputError(f"in: {start_in:.2f} s is past the clip's end "
@@ -93,7 +94,7 @@ class FootageBackend:
         warning = upscale_warning(src.name, info.width, info.height, request.width, request.height, conform.mode)
         if warning:
             provenance["warnings"] = [warning]
-        reason = None if info.is_image else copy_reason(src)
+        reason = None if info.is_image else source_copy_reason(src)
         if reason is None:  # the reference: nothing is decoded now (a chained successor asks for its
             # frames through songreel.sampling.clip_frame_rgb, made exactly as the assembly shows them)
             provenance["render_seconds"] = round(time.monotonic() - started, 3)

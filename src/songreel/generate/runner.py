@@ -92,12 +92,12 @@ def build_request(shot: PlannedShot, seg_index: int, plan: Plan, backend, caps: 
     })
     source = None
     if shot.spec.clip is not None:
-        from ..ingest.audio import file_sha256
+        from .sources import source_sha256
 
         source = Path(shot.spec.clip)
         if not source.exists():
             raise InputError(f"shots[{shot.index}].clip: {source}: no such file")
-        context.update({"source_sha256": file_sha256(source), "fit": shot.spec.fit,
+        context.update({"source_sha256": source_sha256(source), "fit": shot.spec.fit,
                         "in": str(shot.spec.in_ or 0), "conform": shot.spec.conform,
                         "project_size": [plan.width, plan.height]})
     if getattr(caps, "chain_continuous", False) or backend.name == "animatic":

@@ -237,20 +237,19 @@ def _paste_level(plan: Plan, lv, store: ClipStore, backends: Backends) -> ClipRe
 
 def _footage_level(plan: Plan, lv, store: ClipStore, backends: Backends) -> ClipRef:
     """Your clip for a level; a still image becomes a one-frame still (the zoom is its motion)."""
-    from ..media import probe_video
+    from .sources import source_probe, source_sha256
 
     shot = plan.shots[lv.shot]
-    info = probe_video(shot.spec.clip, field=f"shots[{shot.index}].clip")
+    info = source_probe(shot.spec.clip, field=f"shots[{shot.index}].clip")
     if not info.is_image:
         return _paste_level(plan, lv, store, backends)
-    from ..ingest.audio import file_sha256
     from ..media import fit_frame
     from ..sampling import FrameSampler
 
     req = GenerationRequest(
         backend="zoom-still", model="source", version="1", prompt=shot.prompt, negative="", seed=0, frames=1,
         fps=plan.fps, width=plan.width, height=plan.height,
-        context={"source_sha256": file_sha256(Path(shot.spec.clip)), "conform": shot.spec.conform,
+        context={"source_sha256": source_sha256(Path(shot.spec.clip)), "conform": shot.spec.conform,
                  "zoom_start": lv.clip_start, "zoom_hold": True, "zoom_route": "still"},
         source=Path(shot.spec.clip))
 

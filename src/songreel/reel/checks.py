@@ -26,11 +26,11 @@ def check_song(sb) -> None:
 
 def check_inputs(sb) -> None:
     """Open every footage file and conditioning image once, so a bad one fails before any generation."""
-    from ..media import probe_video
+    from ..generate.sources import source_probe  # the footage backend reuses what this reads
 
     for i, shot in enumerate(sb.shots):
         if shot.clip is not None:
-            probe_video(shot.clip, field=f"{sb.where(f'shots[{i}].clip')}")
+            source_probe(shot.clip, field=f"{sb.where(f'shots[{i}].clip')}")
         for name in ("first_frame", "last_frame"):
             image = getattr(shot, name)
             if image is not None and image != "next":

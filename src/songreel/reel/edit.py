@@ -57,7 +57,7 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
     -------
     edit : Edit
         With plain counts in ``extra`` (``generated``, ``reused``, ``takes_generated``, ``takes_reused``),
-        ``notes`` and ``picks``.
+        ``notes``, ``picks`` and ``storyboard`` (its file name, which the chunk records of the render name).
     eta : RenderEta
         The time-left estimate, for the assembly that follows to refine.
 
@@ -76,6 +76,9 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
     t0 = time.monotonic()
     sb = load(storyboard)
     check_inputs(sb)
+    from ..generate.sources import prefetch_sources  # footage hashed and probed while the song is analysed
+
+    prefetch_sources(shot.clip for shot in sb.shots if shot.clip is not None)
     lock = read_lock(sb)
     if locked:
         check_locked(sb, lock)
@@ -150,7 +153,8 @@ def generate_edit(storyboard, *, progress: Optional[Progress] = None, stop: Opti
                 extra={"generated": summary.generated, "reused": summary.reused,
                        "takes_generated": getattr(summary, "takes_generated", 0),
                        "takes_reused": getattr(summary, "takes_reused", 0), "notes": notes,
-                       "picks": picks, "executor": executor_report}), eta
+                       "picks": picks, "executor": executor_report,
+                       "storyboard": Path(sb.path).name if sb.path else None}), eta
 
 
 def _executor(sb, executor, ray_address):

@@ -1,4 +1,5 @@
-"""Store maintenance: which clips the storyboards in a folder refer to, and removing the rest."""
+"""Store maintenance: which clips and film chunks the storyboards in a folder refer to, and removing the
+rest."""
 
 from __future__ import annotations
 
@@ -55,7 +56,12 @@ def referenced_keys(storyboard) -> set:
 
 
 def gc_store(folder: Path, *, dry_run: bool = False) -> dict:
-    """Remove from ``folder/.songreel`` what no storyboard in ``folder`` (nor its lock file) refers to.
+    """Remove from ``folder/.songreel`` what no storyboard in ``folder`` (nor its lock file) refers to:
+    clips, their frames, and the film chunks no storyboard's latest render used (:func:`gc_chunks`).
+
+    Returns the clip store's answer (``clips``, ``frames``, ``temps``, ``orphans``, ``tails``), with
+    ``chunks`` (see :func:`gc_chunks`), ``storyboards``, ``kept`` (clip keys kept) and ``bytes`` (all
+    freed, chunks included).
 
     Refuses (nothing is removed) when a storyboard there cannot be loaded and planned, since what it
     refers to cannot be known.
@@ -85,5 +91,68 @@ def gc_store(folder: Path, *, dry_run: bool = False) -> dict:
     result["tails"] = store.trim_tails(dry_run=dry_run)
     result["storyboards"] = [p.name for p in boards]
     result["kept"] = len(keep)
+    result["chunks"] = gc_chunks(root / "chunks", {p.name for p in boards}, dry_run=dry_run)
+    result["bytes"] += result["chunks"]["bytes"]
     return result
 
+
+def gc_chunks(root: Path, storyboards: set, *, dry_run: bool = False) -> dict:
+    """Remove the encoded film chunks under ``root`` that no render still in use was made from.
+
+    Kept: the chunks of each storyboard's latest render, of its earlier renders into other files that
+    are still where they were written, of renders whose storyboard is unknown while their file is
+    there, and of renders running now. The records of renders not kept go too (a storyboard no longer
+    in the folder keeps nothing).
+
+    Parameters
+    ----------
+    root : Path
+        The chunk cache (``<project>/.songreel/chunks``).
+    storyboards : set of str
+        File names of the storyboards in the project folder.
+    dry_run : bool
+        Only say what would be removed.
+
+    Returns
+    -------
+    dict
+        ``chunks`` (keys removed), ``records`` (outputs whose record was dropped), ``temps`` (files
+        of renders that died while writing), ``kept`` (chunk keys kept), ``bytes`` (freed, or that
+        would be).
+    """
+    from ..assemble.chunks import RENDERS_DIR, ChunkCache
+    from ..fileio import TEMP_RE, pid_alive
+
+    if not Path(root).is_dir():
+        return {"chunks": [], "records": [], "temps": [], "kept": 0, "bytes": 0}
+    cache = ChunkCache(root, clean=False)
+    records = cache.records()
+    latest: dict = {}
+    for r in records:
+        name = r.get("storyboard")
+        if name in storyboards and r.get("written", 0) >= latest.get(name, {}).get("written", 0):
+            latest[name] = r
+    keep = cache.in_flight()
+    dropped = []
+    for r in records:
+        name = r.get("storyboard")
+        there = Path(str(r.get("output", ""))).is_file()
+        if latest.get(name) is r or (there and (name is None or name in storyboards)):
+            keep.update(r["keys"])
+        else:
+            dropped.append(r)
+    present = cache.keys()
+    gone = [k for k in present if k not in keep]
+    temps = [p for d in (cache.root, cache.root / RENDERS_DIR) if d.is_dir() for p in d.iterdir()
+             if (m := TEMP_RE.match(p.name)) and not pid_alive(int(m.group(1)))]
+    victims = [p for k in gone for p in (cache.media(k), cache.meta_path(k))] + [r["path"] for r in dropped] + temps
+    freed = 0
+    for p in victims:
+        try:
+            freed += p.stat().st_size
+            if not dry_run:
+                p.unlink()
+        except OSError:
+            pass
+    return {"chunks": gone, "records": [str(r.get("output")) for r in dropped], "temps": [p.name for p in temps],
+            "kept": len(present) - len(gone), "bytes": freed}
