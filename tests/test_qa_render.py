@@ -65,6 +65,32 @@ def test_animatic_render_has_a_clean_report_card(song_120, tmp_path):
     assert res.report.qa.worst == () and songreel.Report.read(res.report_path).qa.shot(3).measures["frames"] > 0
 
 
+def test_a_rerender_reuses_the_measures_of_unchanged_shots(song_120, tmp_path, monkeypatch):
+    """The card's measures are kept by content: a second render decodes no clip for the card, and after
+    one prompt is edited only that shot is measured again; the card is the same as a fresh one."""
+    import songreel
+    from songreel.qa import score as score_mod
+
+    sb = _film(tmp_path, song_120)
+    first = songreel.render(sb, tmp_path / "a.mp4")
+    measured: list = []
+    real = score_mod.measure_shot
+
+    def counting(plan, shot, clips, **kw):
+        measured.append(shot.index + 1)
+        return real(plan, shot, clips, **kw)
+
+    monkeypatch.setattr(score_mod, "measure_shot", counting)
+    again = songreel.render(sb, tmp_path / "b.mp4")
+    assert measured == [] and again.report["qa"]["shots"] == first.report["qa"]["shots"]
+    sb.write_text(sb.read_text().replace("a woman walking in the rain", "a woman walking in the snow"))
+    edited = songreel.render(sb, tmp_path / "c.mp4")
+    assert measured == [2]
+    fresh = songreel.render(_film(tmp_path / "fresh", song_120, body=SHOTS.replace("rain", "snow")), tmp_path / "d.mp4")
+    assert measured == [2, 1, 2, 3]
+    assert edited.report["qa"]["shots"] == fresh.report["qa"]["shots"]
+
+
 def test_review_prints_the_worst_and_draws_the_flags(song_120, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 

@@ -11,6 +11,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +23,9 @@ from .measures import STILL_LAG, ShotMeter
 
 #: shots measured at once (each holds one clip decoder and a few small frames)
 MAX_WORKERS = 4
+
+#: bump when the measures change meaning: kept measures of another version are measured again
+MEASURES_VERSION = "1"
 
 #: where in a shot the identity model looks (fractions of its length)
 IDENTITY_POINTS = (0.25, 0.5, 0.75)
@@ -74,6 +78,46 @@ def measure_shot(plan, shot, clips, *, flow: bool = True, width: int = WIDTH, ne
     return m
 
 
+def measures_key(plan, shot, clips, *, flow: bool = True, width: int = WIDTH, next_clips=None) -> str:
+    """Content address of :func:`measure_shot`'s result: the clips (by key), where the shot sits on
+    the timeline, the beat grid it is judged against, how motion is measured and the frame width."""
+    import hashlib
+    import json
+
+    from .measures import _cv2
+
+    doc = {"v": MEASURES_VERSION, "look": plan.look, "fps": str(plan.fps), "width": width,
+           "motion": "farneback" if flow and _cv2() is not None else "difference",
+           "span": [shot.start, shot.end, shot.render_start, shot.end + shot.tail],
+           "segments": [[g.start, g.end] for g in shot.segments],
+           "clips": [[c.key, c.frames, str(c.fps), c.lead] for c in clips],
+           "beats": hashlib.sha256(repr((tuple(plan.beat_frames), tuple(plan.downbeat_beats))).encode()).hexdigest(),
+           "next": [c.key for c in next_clips or ()] if shot.spec.last_frame == "next" else None}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _kept_measures(cache_dir, key: str):
+    import json
+
+    try:
+        doc = json.loads((cache_dir / f"{key}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _keep_measures(cache_dir, key: str, m: dict) -> None:
+    import json
+
+    from ..fileio import atomic_write_bytes
+
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(cache_dir / f"{key}.json", json.dumps(m).encode())
+    except OSError:  # a read-only store only costs measuring again next time
+        pass
+
+
 def shot_frame(plan, shot, clips, at: float):
     """Full-size RGB of the clip frame showing ``at`` of the way through the shot (0..1)."""
     from ..export.contact_sheet import decode_frame
@@ -121,7 +165,7 @@ def needs_identity(plan) -> bool:
 
 
 def score_edit(edit, *, identity: bool = True, progress: Progress | None = None, flow: bool = True,
-               width: int = WIDTH) -> QAReport:
+               width: int = WIDTH, cache_dir=None) -> QAReport:
     """The report card of an edit: every shot scored from its stored clips.
 
     Parameters
@@ -135,6 +179,9 @@ def score_edit(edit, *, identity: bool = True, progress: Progress | None = None,
         Receives the ``qa`` stage (one step per shot).
     flow : bool
         Optical flow for motion energy (when OpenCV is installed).
+    cache_dir : Path, optional
+        Keep each shot's measures there by :func:`measures_key` and reuse those already there, so a
+        re-render decodes only the shots whose clips or place changed.
 
     Returns
     -------
@@ -161,7 +208,15 @@ def score_edit(edit, *, identity: bool = True, progress: Progress | None = None,
 
     def measure(shot):
         nxt = edit.clips[shot.index + 1] if shot.index + 1 < len(edit.clips) else None
-        return measure_shot(plan, shot, edit.clips[shot.index], flow=flow, width=width, next_clips=nxt)
+        clips = edit.clips[shot.index]
+        if cache_dir is None:
+            return measure_shot(plan, shot, clips, flow=flow, width=width, next_clips=nxt)
+        key = measures_key(plan, shot, clips, flow=flow, width=width, next_clips=nxt)
+        m = _kept_measures(Path(cache_dir), key)
+        if m is None:
+            m = measure_shot(plan, shot, clips, flow=flow, width=width, next_clips=nxt)
+            _keep_measures(Path(cache_dir), key, m)
+        return m
 
     shots = []
     # shots are measured independently, each decoding its own clips (decoding and numpy release the

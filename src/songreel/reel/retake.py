@@ -28,7 +28,9 @@ def score_and_retake(sb, edit, *, retake_worst: int = 0, budget: float | None = 
     """
     from ..qa import score_edit
 
-    qa = score_edit(edit, progress=progress)
+    from .project import store_dir
+
+    qa = score_edit(edit, progress=progress, cache_dir=store_dir(sb) / "qa")
     if not retake_worst:
         return edit, {"qa": qa.to_dict()}
     edit, qa, retake = retake_shots(sb, edit, qa, int(retake_worst), budget=budget, progress=progress, stop=stop)
