@@ -296,7 +296,8 @@ def main(argv=None):
     ap.add_argument("--only", nargs="*", default=["ffmpeg", "moviepy", "cold", "warm", "warm-encode"])
     ap.add_argument("--preset", default="medium")
     ap.add_argument("--crf", type=int, default=18)
-    ap.add_argument("--memory-preset", default="veryfast", help="x264 preset of the --memory renders")
+    ap.add_argument("--memory-preset", default="medium", help="x264 preset of the --memory renders "
+                    "(default: the storyboard default, what a user gets)")
     ap.add_argument("--moviepy-python", type=Path, help="interpreter with MoviePy 2 installed")
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared", help="the shared test material")
     ap.add_argument("--work", type=Path, default=Path("/tmp/songreel-cold"))
