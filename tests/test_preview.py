@@ -156,10 +156,10 @@ def test_animatic_shots_render_at_once_and_the_film_is_the_same(tmp_path, song_1
     assert len(fa) == len(fb) and all(np.array_equal(x, y) for x, y in zip(fa, fb))
 
 
-def test_frame_sized_blocks_are_mapped_one_by_one():
+def test_large_blocks_are_mapped_one_by_one():
     """On glibc the allocator takes the fixed threshold (a render's memory stays flat); elsewhere it is
     left alone. A subprocess keeps the setting out of this test process."""
-    code = ("import ctypes.util, sys; from songreel.memory import return_frame_buffers as r\n"
+    code = ("import ctypes.util, sys; from songreel.memory import return_large_blocks as r\n"
             "ok = r(); assert r() is ok\n"
             "glibc = sys.platform.startswith('linux') and 'libc.so.6' in (ctypes.util.find_library('c') or '')\n"
             "assert ok == glibc, (ok, glibc)\nprint(ok)")

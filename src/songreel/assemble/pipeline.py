@@ -211,12 +211,12 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
     SongreelError
         A clip that cannot be decoded, an unknown transition or camera move, a missing extra.
     """
-    from ..memory import return_frame_buffers
+    from ..memory import return_large_blocks
     from .compositor import Compositor
     from .publish import publish
     from .reader import decoder_thread_count
 
-    return_frame_buffers()  # chunk encoders come and go: their frame buffers must not fragment the heap
+    return_large_blocks()  # chunk encoders come and go: their buffers must not fragment the heap
 
     plan = edit.plan
     encode = encode or plan.encode

@@ -100,9 +100,9 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     from ..assemble.encode import probe_output
     from ..export.report import build_report, report_path, write_report
 
-    from ..memory import return_frame_buffers
+    from ..memory import return_large_blocks
 
-    return_frame_buffers()  # a render's memory stays flat from the song to the file
+    return_large_blocks()  # a render's memory stays flat from the song to the file
     t0 = time.monotonic()
     sb = load(storyboard)
     if preview:
