@@ -10,6 +10,8 @@ from ..schema.storyboard import BackendSpec, EncodeSpec, ExecutorSpec, ImagesSpe
 PREVIEW_HEIGHT = 480
 #: x264 settings of a preview: fast, and good enough to judge timing, framing and colour
 PREVIEW_ENCODE = {"preset": "veryfast", "crf": 23}
+#: the animatic's own clips in a preview: no finer than the preview itself (fewer bits to write and read)
+PREVIEW_ANIMATIC = {"crf": 23}
 
 
 def preview_size(width: int, height: int, lines: int = PREVIEW_HEIGHT) -> tuple[int, int]:
@@ -22,9 +24,9 @@ def preview_size(width: int, height: int, lines: int = PREVIEW_HEIGHT) -> tuple[
 
 def preview_storyboard(sb: Storyboard, *, lines: int = PREVIEW_HEIGHT) -> Storyboard:
     """The preview of ``sb``: the same song, shots, lengths, transitions, camera moves and looks, with
-    every generated shot drawn by the animatic (no weights, no GPU, nothing paid), the user's footage
-    kept, one take per shot, character sheets and keyframes procedural, the frame scaled to ``lines``
-    lines and a fast encode.
+    every generated shot drawn by the animatic (no weights, no GPU, nothing paid; its clips no finer
+    than the preview), the user's footage kept, one take per shot, character sheets and keyframes
+    procedural, the frame scaled to ``lines`` lines and a fast encode.
 
     Parameters
     ----------
@@ -43,5 +45,5 @@ def preview_storyboard(sb: Storyboard, *, lines: int = PREVIEW_HEIGHT) -> Storyb
     shots = [s if s.clip is not None else s.model_copy(update={"backend": None, "takes": 1}) for s in sb.shots]
     encode = EncodeSpec.model_validate({**sb.encode.model_dump(), **PREVIEW_ENCODE})
     return sb.with_(shots=shots, video=sb.video.model_copy(update={"width": w, "height": h}),
-                    backend=BackendSpec(name="animatic"), encode=encode, executor=ExecutorSpec(),
-                    images=ImagesSpec())
+                    backend=BackendSpec(name="animatic", options=dict(PREVIEW_ANIMATIC)), encode=encode,
+                    executor=ExecutorSpec(), images=ImagesSpec())
