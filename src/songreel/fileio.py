@@ -100,3 +100,17 @@ def remove_stale_temps(folder: Path, *, older_than: float | None = None, prefix:
             except OSError:
                 pass
     return removed
+
+
+def remove_files(paths, *, dry_run: bool = False) -> int:
+    """Remove ``paths`` (those already gone are skipped) and return the bytes they held; with
+    ``dry_run``, only count them."""
+    freed = 0
+    for p in paths:
+        try:
+            freed += Path(p).stat().st_size
+            if not dry_run:
+                Path(p).unlink()
+        except OSError:
+            pass
+    return freed

@@ -9,6 +9,10 @@ Frames are drawn straight into yuv420p, the encoder's own format: blending towar
 so it is the same blend in YUV as in RGB, done on one full-size plane and two quarter-size ones, and
 no per-frame colour conversion is needed. Shots are independent, so several render at once (numpy
 and x264 release the GIL).
+
+One job, the procedural picture, in one file: the backend, the scene and its discs, the caption and
+reference overlays pasted on it, and the nested scene the zoom look draws its levels with all share
+the same drawing and colour code, so they stay together past the usual length.
 """
 
 from __future__ import annotations

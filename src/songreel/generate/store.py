@@ -325,14 +325,9 @@ class ClipStore:
                     temps.append(p)
         victims = [self.meta_path(k) for k in gone_keys] + [self.media_path(k) for k in gone_keys] + \
             orphans + frames + temps
-        freed = 0
-        for p in victims:
-            try:
-                freed += p.stat().st_size
-                if not dry_run:
-                    p.unlink()
-            except OSError:
-                pass
+        from ..fileio import remove_files
+
+        freed = remove_files(victims, dry_run=dry_run)
         if not dry_run:
             self.journal.forget(gone_keys)
         return {"clips": gone_keys, "frames": [p.name for p in frames], "temps": [p.name for p in temps],

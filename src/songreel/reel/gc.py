@@ -121,7 +121,7 @@ def gc_chunks(root: Path, storyboards: set, *, dry_run: bool = False) -> dict:
         would be).
     """
     from ..assemble.chunks import RENDERS_DIR, ChunkCache
-    from ..fileio import TEMP_RE, pid_alive
+    from ..fileio import TEMP_RE, pid_alive, remove_files
 
     if not Path(root).is_dir():
         return {"chunks": [], "records": [], "temps": [], "kept": 0, "bytes": 0}
@@ -146,13 +146,6 @@ def gc_chunks(root: Path, storyboards: set, *, dry_run: bool = False) -> dict:
     temps = [p for d in (cache.root, cache.root / RENDERS_DIR) if d.is_dir() for p in d.iterdir()
              if (m := TEMP_RE.match(p.name)) and not pid_alive(int(m.group(1)))]
     victims = [p for k in gone for p in (cache.media(k), cache.meta_path(k))] + [r["path"] for r in dropped] + temps
-    freed = 0
-    for p in victims:
-        try:
-            freed += p.stat().st_size
-            if not dry_run:
-                p.unlink()
-        except OSError:
-            pass
+    freed = remove_files(victims, dry_run=dry_run)
     return {"chunks": gone, "records": [str(r.get("output")) for r in dropped], "temps": [p.name for p in temps],
             "kept": len(present) - len(gone), "bytes": freed}
