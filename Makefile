@@ -11,8 +11,10 @@ install: .venv/bin/python
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[test]'
 
+# two test processes: most tests wait on encoders, subprocesses or a browser, so two halve the wall
+# time even on 2 cores; every test works in its own temp folder
 test: install
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow and not gpu" --durations=15
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 -m "not slow and not gpu" --durations=15
 
 lint: install
 	$(PY) -m ruff check src tests benchmarks
