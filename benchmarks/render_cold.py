@@ -14,6 +14,9 @@ its own fresh process, interleaved in every repeat:
 - ``warm-encode``: the same with the encoded chunks removed first (analysis and clips reused, the film
   encoded again).
 
+In each repeat ffmpeg and the cold render run back to back, in alternating order (see
+:func:`repeat_order`), and each repeat's ratios are taken against its own ffmpeg run.
+
 Wall time, CPU of the process tree and peak RSS of the whole tree (polled every 50 ms) come from
 ``benchmarks/assemble.py``'s ``measure``. Other modes:
 
@@ -174,10 +177,20 @@ def line(tag: str, r: dict) -> str:
             f"frames {r['frames']}  other jobs {r['other_cpu']:6.1f} s cpu  load {r['load']:.2f}")
 
 
+def repeat_order(only, rep: int) -> list:
+    """The contestants of repeat ``rep``: ffmpeg and the cold render back to back, first one then the
+    other on alternate repeats, so that the host's speed drifting over minutes (this VM's CPU time for
+    the same ffmpeg job moves by up to a third) weighs on both alike; the rest after them."""
+    pair = [n for n in ("ffmpeg", "cold") if n in only]
+    if rep % 2:
+        pair.reverse()
+    return pair + [n for n in only if n not in pair]
+
+
 def main_job(args, clips, song_path, out_dir: Path) -> dict:
     results: dict = {}
     for rep in range(args.repeats):
-        for name in args.only:
+        for name in repeat_order(args.only, rep):
             out = out_dir / f"{name}.mp4"
             out.unlink(missing_ok=True)
             if name == "ffmpeg":
@@ -223,6 +236,13 @@ def main_job(args, clips, song_path, out_dir: Path) -> dict:
         vs_ff = f"{m['wall'] / ref['wall']:.2f}x" if ref else "—"
         vs_mp = f"{mp['wall'] / m['wall']:.2f}x faster" if mp and k != "moviepy" else "—"
         print(f"| {k} | {m['wall']:.1f} | {m['cpu']:.1f} | {m['peak_rss_mb']:.0f} | {vs_ff} | {vs_mp} |")
+    if "ffmpeg" in results and len(results) > 1:
+        print("\n| repeat | " + " | ".join(f"{k} / ffmpeg" for k in results if k != "ffmpeg") + " |")
+        print("|---|" + "---|" * (len(results) - 1))
+        for rep, ref_run in enumerate(results["ffmpeg"]):
+            cells = [f"{v[rep]['wall'] / ref_run['wall']:.2f}" if rep < len(v) else "—"
+                     for k, v in results.items() if k != "ffmpeg"]
+            print(f"| {rep + 1} | " + " | ".join(cells) + " |")
     return {"runs": results, "medians": med}
 
 

@@ -66,28 +66,36 @@ def test_animatic_render_has_a_clean_report_card(song_120, tmp_path):
 
 
 def test_a_rerender_reuses_the_measures_of_unchanged_shots(song_120, tmp_path, monkeypatch):
-    """The card's measures are kept by content: a second render decodes no clip for the card, and after
-    one prompt is edited only that shot is measured again; the card is the same as a fresh one."""
+    """The card's measures are kept by content: a second render measures no shot, and after one
+    prompt is edited only that shot is measured again; the card is the same as a fresh one."""
     import songreel
     from songreel.qa import score as score_mod
+    from songreel.qa import tap as tap_mod
 
     sb = _film(tmp_path, song_120)
     first = songreel.render(sb, tmp_path / "a.mp4")
+    assert first.report["qa"]["measured_while_assembling"] == 3
     measured: list = []
-    real = score_mod.measure_shot
+    real_measure, real_tap = score_mod.measure_shot, tap_mod.ShotTap.measures
 
     def counting(plan, shot, clips, **kw):
         measured.append(shot.index + 1)
-        return real(plan, shot, clips, **kw)
+        return real_measure(plan, shot, clips, **kw)
+
+    def counting_tap(self, next_clips=None):
+        m = real_tap(self, next_clips)
+        measured.append(self.shot.index + 1)
+        return m
 
     monkeypatch.setattr(score_mod, "measure_shot", counting)
+    monkeypatch.setattr(tap_mod.ShotTap, "measures", counting_tap)
     again = songreel.render(sb, tmp_path / "b.mp4")
     assert measured == [] and again.report["qa"]["shots"] == first.report["qa"]["shots"]
     sb.write_text(sb.read_text().replace("a woman walking in the rain", "a woman walking in the snow"))
     edited = songreel.render(sb, tmp_path / "c.mp4")
-    assert measured == [2]
+    assert measured == [2] and edited.report["qa"]["measured_while_assembling"] == 1
     fresh = songreel.render(_film(tmp_path / "fresh", song_120, body=SHOTS.replace("rain", "snow")), tmp_path / "d.mp4")
-    assert measured == [2, 1, 2, 3]
+    assert measured[0] == 2 and sorted(measured[1:]) == [1, 2, 3]
     assert edited.report["qa"]["shots"] == fresh.report["qa"]["shots"]
 
 

@@ -16,7 +16,7 @@ either side of it; :meth:`Compositor.items` records those frames' statistics in
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -37,9 +37,13 @@ class Compositor:
         Strength 0..1 of the colour match; defaults to ``edit.plan.color_match``.
     decoder_threads : int
         Threads per clip decoder (0 = auto).
+    tap : callable, optional
+        ``tap(shot_index)`` -> an object that sees every clip frame decoded for that shot's pictures
+        (see :class:`~.reader.ShotReader`), or None.
     """
 
-    def __init__(self, edit: Edit, *, color_match: Optional[float] = None, decoder_threads: int = 0):
+    def __init__(self, edit: Edit, *, color_match: Optional[float] = None, decoder_threads: int = 0,
+                 tap: Optional[Callable[[int], Any]] = None):
         from .camera import shot_motion
         from .retime import check_mode
         from .transitions import transition_for
@@ -53,6 +57,7 @@ class Compositor:
         self.modes = [check_mode(s.interpolate, field=f"shots[{s.index}].interpolate") for s in self.shots]
         self.strength = float(plan.color_match if color_match is None else color_match)
         self.decoder_threads = decoder_threads
+        self.tap = tap
         self.luts: list = [None] * len(self.shots)
         self._color_ready = False
         self.probes = self._seam_probes()
@@ -61,11 +66,11 @@ class Compositor:
                       "color_frames": 0, "decoded_frames": 0, "blended_frames": 0, "conformed_frames": 0,
                       "color_match": self.strength}
 
-    def _reader(self, shot, clips):
+    def _reader(self, shot, clips, tap=None):
         from .reader import ShotReader
 
         return ShotReader(shot, clips, self.plan.fps, self.W, self.H, interpolate=self.modes[shot.index],
-                          decoder_threads=self.decoder_threads)
+                          decoder_threads=self.decoder_threads, tap=tap)
 
     def prepare_color(self) -> list:
         """The per-shot colour tables (None where nothing changes), sampled once."""
@@ -111,8 +116,8 @@ class Compositor:
         wanted = list(ranges) if ranges is not None else [(0, self.plan.total_frames)]
 
         def reader(i: int):
-            if i not in readers:
-                readers[i] = self._reader(shots[i], self.edit.clips[i])
+            if i not in readers:  # the colour sampling's readers are not tapped: they skip frames
+                readers[i] = self._reader(shots[i], self.edit.clips[i], self.tap(i) if self.tap else None)
             return readers[i]
 
         def picture(i: int, f: int, array: bool):

@@ -171,7 +171,7 @@ def _write(output, item) -> None:
 def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
              on_frame: Optional[Callable[[int, int], None]] = None, threads: int = 0,
              overlay=None, color_match: Optional[float] = None, decoder_threads: int = 0, replace: bool = True,
-             chunk_dir: Optional[Path] = None) -> AssemblyResult:
+             chunk_dir: Optional[Path] = None, tap: Optional[Callable[[int], object]] = None) -> AssemblyResult:
     """Render ``edit`` to ``out`` (MP4), the song muxed unchanged.
 
     Parameters
@@ -200,6 +200,9 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
         rendering is left alone and the render fails with :class:`~songreel.errors.OutputError`.
     chunk_dir : Path, optional
         Keep the film's encoded chunks there (content-addressed) and reuse those already there.
+    tap : callable, optional
+        ``tap(shot_index)`` -> an object shown every clip frame decoded for that shot, or None (the
+        report card measured from this decode: :class:`songreel.qa.tap.CardTaps`).
 
     Returns
     -------
@@ -229,7 +232,7 @@ def assemble(edit: Edit, out: Path, *, encode: Optional[EncodeSpec] = None,
 
         raise PlanError("the infinite-zoom plan has no zoom layout; lay it out with songreel.plan.zoom.plan_zoom")
     compositor = None if plan.look == "infinite-zoom" else Compositor(edit, color_match=color_match,
-                                                                      decoder_threads=decoder_threads)
+                                                                      decoder_threads=decoder_threads, tap=tap)
     if chunk_dir is None:
         done, audio_mode, ctx, extra, produced = _assemble_whole(edit, tmp, encode, compositor, overlay, threads,
                                                                 on_frame)

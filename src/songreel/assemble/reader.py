@@ -48,16 +48,22 @@ class ShotReader:
     :meth:`frame` returns the decoded ``av.VideoFrame`` itself when it is already yuv420p at the
     project size and needs no blending (the pass-through path: no copy to numpy and back); otherwise a
     packed yuv420p ``(H * 3 // 2, W)`` array. :meth:`planes` always returns the array.
+
+    ``tap`` (e.g. :class:`songreel.qa.tap.ShotTap`) sees every clip frame as it is decoded:
+    ``tap.frame(segment, k, picture)`` for clip frame ``k`` and ``tap.end(segment, frames)`` when a
+    clip has no more.
     """
 
     def __init__(self, shot: PlannedShot, clips: tuple[ClipRef, ...], fps: Fraction, width: int, height: int,
-                 *, interpolate: str = "auto", decoder_threads: int = 0):
+                 *, interpolate: str = "auto", decoder_threads: int = 0, tap: Any = None):
         self.shot = shot
         self.clips = clips
         self.fps = Fraction(fps)
         self.width, self.height = width, height
         self.interpolate = interpolate
         self.decoder_threads = decoder_threads
+        self.tap = tap
+        self._count = 0           # clip frames decoded from the open clip
         self._seg = -1
         self._container: Optional[Any] = None    # the open av container of a rendered clip
         self._iter: Optional[Iterator[Any]] = None  # the open clip's frames
@@ -75,6 +81,7 @@ class ShotReader:
         from . import retime
 
         self.close()
+        self._count = 0
         clip = self.clips[j]
         if clip.conform is not None:  # the user's footage, conformed on the fly
             from ..sampling import FootageFrames
@@ -113,7 +120,12 @@ class ShotReader:
             frame = next(self._iter)
         except StopIteration:
             self._ended = True
+            if self.tap is not None:
+                self.tap.end(self._seg, self._count)
             return None
+        if self.tap is not None:
+            self.tap.frame(self._seg, self._count, frame)
+        self._count += 1
         self.stats["decoded"] += 1
         return frame
 

@@ -1,7 +1,8 @@
-"""Score a render's shots: measure each from its stored clips, judge, rank the worst.
+"""Score a render's shots: measure each from its clips, judge, rank the worst.
 
-Cost is kept small by reading the clips (not the encoded film) once each, at :data:`~.frames.WIDTH`
-pixels wide, and by running the identity model on three frames of a shot only when one of its
+Cost is kept small by measuring the clips (not the encoded film) at :data:`~.frames.WIDTH` pixels
+wide: in a render, from the frames the assembly decodes anyway (:mod:`.tap`), else by decoding each
+clip once; and by running the identity model on three frames of a shot only when one of its
 characters has a reference image.
 """
 
@@ -25,13 +26,14 @@ from .measures import STILL_LAG, ShotMeter
 MAX_WORKERS = 4
 
 #: bump when the measures change meaning: kept measures of another version are measured again
-MEASURES_VERSION = "1"
+MEASURES_VERSION = "2"
 
 #: where in a shot the identity model looks (fractions of its length)
 IDENTITY_POINTS = (0.25, 0.5, 0.75)
 
 
-def _meter(plan, shot, flow: bool) -> ShotMeter:
+def shot_meter(plan, shot, flow: bool = True) -> ShotMeter:
+    """An empty meter for ``shot``'s on-screen frames, judged against the plan's beat grid."""
     beats = plan.beat_frames
     downbeats = [beats[k] for k in plan.downbeat_beats if 0 <= k < len(beats)]
     lag = max(4, min(STILL_LAG, shot.frames // 3))
@@ -44,7 +46,7 @@ def _zoom_levels(plan, shot, clips, *, flow: bool, width: int) -> dict:
     Stillness is not judged: the push moves every level, and a level may be a still by design."""
     worst = None
     for j, (seg, clip) in enumerate(zip(shot.segments, clips)):
-        meter = _meter(plan, shot, flow)
+        meter = shot_meter(plan, shot, flow)
         for f in shot_frames(plan, shot.with_(segments=(seg,)), (clip,), width=width, on_screen=False):
             meter.add(f)
         m = {**meter.finish(), "zoom_level": j, "still_fraction": None}
@@ -61,15 +63,21 @@ def measure_shot(plan, shot, clips, *, flow: bool = True, width: int = WIDTH, ne
     """
     if plan.look == "infinite-zoom":
         return _zoom_levels(plan, shot, clips, flow=flow, width=width)
-    meter = _meter(plan, shot, flow)
+    meter = shot_meter(plan, shot, flow)
     for f in shot_frames(plan, shot, clips, width=width):
         meter.add(f)
-    m = meter.finish()
-    if next_clips and shot.spec.last_frame == "next" and shot.index + 1 < len(plan.shots) and meter.last_y is not None:
+    return with_next_seam(plan, shot, meter.finish(), meter.last_y, next_clips=next_clips, width=width)
+
+
+def with_next_seam(plan, shot, m: dict, last_y, *, next_clips=None, width: int = WIDTH) -> dict:
+    """A shot's measures ``m`` (its meter's, ``last_y`` the luma of its last frame) with the jump into
+    the next shot's first frame where the shot runs into it (``last_frame: next``)."""
+    m = dict(m)
+    if next_clips and shot.spec.last_frame == "next" and shot.index + 1 < len(plan.shots) and last_y is not None:
         nxt = plan.shots[shot.index + 1]
         first = next(iter(shot_frames(plan, nxt, next_clips, width=width)), None)
-        if first is not None and first.y.shape == meter.last_y.shape:
-            jump = float(np.abs(first.y - meter.last_y).mean())
+        if first is not None and first.y.shape == last_y.shape:
+            jump = float(np.abs(first.y - last_y).mean())
             base = max(float(m.get("change_p90") or 0.0), 1.0)
             m["cut_jump"] = round(jump, 2)
             if m.get("seam_jump") is None or jump > m["seam_jump"]:
@@ -126,8 +134,13 @@ def shot_frame(plan, shot, clips, at: float):
     j = next((k for k, g in enumerate(shot.segments) if g.start <= f < g.end), len(shot.segments) - 1)
     clip = clips[min(j, len(clips) - 1)]
     seg = shot.segments[j]
-    idx = clip.lead + int(Fraction(f - seg.start) / Fraction(plan.fps) * Fraction(clip.fps))
-    return decode_frame(clip.path, min(idx, max(0, clip.frames - 1)), Fraction(clip.fps))
+    idx = min(clip.lead + int(Fraction(f - seg.start) / Fraction(plan.fps) * Fraction(clip.fps)),
+              max(0, clip.frames - 1))
+    if clip.conform is not None:  # footage: the frame the film shows, made from the source
+        from ..sampling import clip_frame_rgb
+
+        return clip_frame_rgb(clip, idx)
+    return decode_frame(clip.path, idx, Fraction(clip.fps))
 
 
 def identity_measure(plan, shot, clips, embedder) -> dict:
@@ -165,7 +178,7 @@ def needs_identity(plan) -> bool:
 
 
 def score_edit(edit, *, identity: bool = True, progress: Progress | None = None, flow: bool = True,
-               width: int = WIDTH, cache_dir=None) -> QAReport:
+               width: int = WIDTH, cache_dir=None, taken=None) -> QAReport:
     """The report card of an edit: every shot scored from its stored clips.
 
     Parameters
@@ -182,6 +195,9 @@ def score_edit(edit, *, identity: bool = True, progress: Progress | None = None,
     cache_dir : Path, optional
         Keep each shot's measures there by :func:`measures_key` and reuse those already there, so a
         re-render decodes only the shots whose clips or place changed.
+    taken : mapping of int to dict, optional
+        Measures already taken while assembling, by 0-based shot (:class:`~.tap.CardTaps`, measured
+        with the same ``flow`` and ``width``); only the other shots decode their clips.
 
     Returns
     -------
@@ -209,13 +225,14 @@ def score_edit(edit, *, identity: bool = True, progress: Progress | None = None,
     def measure(shot):
         nxt = edit.clips[shot.index + 1] if shot.index + 1 < len(edit.clips) else None
         clips = edit.clips[shot.index]
-        if cache_dir is None:
-            return measure_shot(plan, shot, clips, flow=flow, width=width, next_clips=nxt)
-        key = measures_key(plan, shot, clips, flow=flow, width=width, next_clips=nxt)
-        m = _kept_measures(Path(cache_dir), key)
+        key = measures_key(plan, shot, clips, flow=flow, width=width, next_clips=nxt) if cache_dir else None
+        m = _kept_measures(Path(cache_dir), key) if cache_dir and key else None
         if m is None:
-            m = measure_shot(plan, shot, clips, flow=flow, width=width, next_clips=nxt)
-            _keep_measures(Path(cache_dir), key, m)
+            m = (taken or {}).get(shot.index)
+            if m is None:
+                m = measure_shot(plan, shot, clips, flow=flow, width=width, next_clips=nxt)
+            if cache_dir and key:
+                _keep_measures(Path(cache_dir), key, m)
         return m
 
     shots = []

@@ -134,16 +134,21 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     edit, eta = generate_edit(sb, progress=progress, stop=stop, timing=timing, confirm=confirm, takes=takes,
                               locked=locked, executor="local" if preview else executor, ray_address=ray_address,
                               write_lock=not preview)
+    from .retake import score_and_retake
+
     qa_sections: dict = {}
+    taps = None
     if preview:  # the animatic's frames have nothing for the report card to find
         qa_sections["preview"] = {"size": [sb.video.width, sb.video.height], "encode": sb.encode.model_dump()}
-    else:
+    elif retake_worst:  # retakes change the clips, so the card comes before the film is encoded
         t_qa = time.monotonic()
-        from .retake import score_and_retake
-
         edit, qa_sections = score_and_retake(sb, edit, retake_worst=retake_worst, budget=budget, progress=progress,
                                              stop=stop)
         timing["qa_s"] = time.monotonic() - t_qa
+    else:  # the card is measured from the frames the assembly decodes
+        from ..qa.tap import CardTaps
+
+        taps = CardTaps(edit, cache_dir=store_dir(sb) / "qa")
     plan = edit.plan
     check_output(out, sb, force=force)  # again: the file may have appeared while clips were made
     lyrics = None
@@ -171,11 +176,20 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
         progress.stage("assemble", plan.total_frames)
     try:
         result = assemble(edit, out, overlay=overlay, on_frame=report_frame if progress else None, replace=force,
-                          chunk_dir=store_dir(sb) / "chunks")
+                          chunk_dir=store_dir(sb) / "chunks", tap=taps)
     except KeyboardInterrupt:
         raise Interrupted(f"while assembling; {out} was not written (finished clips are kept and will "
                           "be reused)") from None
     timing["assembly_s"] = time.monotonic() - t2
+    if taps is not None:
+        t_qa = time.monotonic()
+        try:  # the film is written: a card that cannot be made must not cost the user its report
+            taken = taps.measures()
+            _, qa_sections = score_and_retake(sb, edit, progress=progress, stop=stop, taken=taken)
+            qa_sections["qa"]["measured_while_assembling"] = len(taken)
+        except SongreelError as e:
+            qa_sections = {"qa": {"shots": [], "worst": [], "notes": [f"no report card: {e}"]}}
+        timing["qa_s"] = time.monotonic() - t_qa
     if eta is not None:
         eta.assembled(timing["assembly_s"])
         if progress:

@@ -1,8 +1,9 @@
 """The report card inside a render: score every shot, and retake the worst within a budget.
 
-Runs between generation and assembly, on the stored clips, so the film is encoded once with the
-takes kept. A retake is one new take (a new seed) of a flagged shot; the better of the old and new
-take by score is used and recorded in the lock file as a pick (as ``songreel pick`` does).
+With retakes asked for, it runs between generation and assembly, on the stored clips, so the film is
+encoded once with the takes kept; without, after the assembly, from the frames it decoded. A retake
+is one new take (a new seed) of a flagged shot; the better of the old and new take by score is used
+and recorded in the lock file as a pick (as ``songreel pick`` does).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ log = logging.getLogger(__name__)
 
 
 def score_and_retake(sb, edit, *, retake_worst: int = 0, budget: float | None = None,
-                     progress: Progress | None = None, stop: threading.Event | None = None):
+                     progress: Progress | None = None, stop: threading.Event | None = None, taken=None):
     """Score ``edit``'s shots; with ``retake_worst``, retake that many of the worst first.
+
+    ``taken``: measures already taken while assembling (see :func:`songreel.qa.score_edit`).
 
     Returns
     -------
@@ -30,7 +33,7 @@ def score_and_retake(sb, edit, *, retake_worst: int = 0, budget: float | None = 
 
     from .project import store_dir
 
-    qa = score_edit(edit, progress=progress, cache_dir=store_dir(sb) / "qa")
+    qa = score_edit(edit, progress=progress, cache_dir=store_dir(sb) / "qa", taken=taken)
     if not retake_worst:
         return edit, {"qa": qa.to_dict()}
     edit, qa, retake = retake_shots(sb, edit, qa, int(retake_worst), budget=budget, progress=progress, stop=stop)
