@@ -218,6 +218,31 @@ def test_plan_and_estimate(tmp_path, song_120):
     assert est["paid"] is False and est["new_clips"] >= 2 and est["text"].startswith("free")
 
 
+def test_preview_is_the_directors_preview(tmp_path, song_120, monkeypatch):
+    """The studio's preview is ``render --preview``: a paid shot is drawn by the animatic (no key, nothing
+    submitted), the frame is 480 lines, no lock file is written, and the same text is not rendered twice."""
+    import av
+    from songreel.studio.service import Studio
+
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    (tmp_path / "song.wav").write_bytes(song_120.read_bytes())
+    st = Studio(tmp_path)
+    text = "songreel: 1\nsong: song.wav\nvideo: {width: 1280, height: 720, fps: 12}\nshots:\n" \
+           "  - prompt: a\n    length: 2 bars\n  - prompt: b\n    backend: veo\n"
+    p = st.preview(text, "storyboard.yaml", shot=2)
+    with av.open(p["video"]) as c:
+        v = c.streams.video[0]
+        assert (v.codec_context.width, v.codec_context.height) == (854, 480)
+    assert p["start"] == 4.0 and p["end"] == pytest.approx(p["shots"][1]["end"])
+    report = Path(p["video"]).with_name(Path(p["video"]).stem + ".report.json").read_text()
+    assert '"preview"' in report
+    assert not list(tmp_path.glob("*.lock.json")) and not list(tmp_path.glob(".*.lock.json"))
+    made = Path(p["video"]).stat().st_mtime_ns
+    assert st.preview(text, "storyboard.yaml")["video"] == p["video"]
+    assert Path(p["video"]).stat().st_mtime_ns == made
+
+
 # ---- the queue -----------------------------------------------------------------------------------
 
 def test_queue_runs_in_order_and_keeps_state_on_disk(tmp_path):

@@ -238,7 +238,7 @@ def handlers(studio: Studio) -> SimpleNamespace:
             raise gr.Error(str(e))
         what = f"shot {n}: {p['start']:.2f}–{p['end']:.2f} s" if n > 0 else "the whole song"
         return _video_tag(file_url(p["video"]), p["start"], p["end"], "sr-preview-video"), \
-            f"animatic preview of {what} (480 px wide, on the song's beat grid)"
+            f"animatic preview of {what} (480 lines, on the song's beat grid)"
 
     # --- generate -----------------------------------------------------------------------------
 

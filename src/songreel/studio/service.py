@@ -28,9 +28,8 @@ from .storyboard_table import Document
 
 log = logging.getLogger(__name__)
 
-#: Preview size (width; height follows the storyboard's aspect) and encoder preset.
-PREVIEW_WIDTH = 480
-PREVIEW_PRESET = "ultrafast"
+#: Bump when the preview is made differently: previews kept under another version are made again.
+PREVIEW_VERSION = "2"
 #: Backends that run on this machine and cost nothing.
 LOCAL_BACKENDS = ("animatic", "footage", "diffusers")
 # where a storyboard that arrives as text (an API request, a preview) is anchored: relative paths resolve
@@ -233,7 +232,9 @@ class Studio:
     # preview
 
     def preview(self, text: str, name: str, shot: Optional[int] = None) -> dict:
-        """An animatic of the whole song at preview size, on the storyboard's real beat grid.
+        """The director's preview of the whole song (``songreel render --preview``): every generated shot
+        drawn by the animatic at 480 lines on the storyboard's real beat grid, footage kept, nothing
+        paid, the lock file left alone.
 
         Parameters
         ----------
@@ -246,28 +247,16 @@ class Studio:
             ``video`` (path), ``start``, ``end`` (seconds of the shot, or the whole song),
             ``shots`` (the plan's shot times).
         """
-        sb = self.check(text, name)
-        doc = Document(text, name)
-        video = doc.get("video") if hasattr(doc.get("video"), "get") else {}
-        w, h = int(video.get("width", 1280)), int(video.get("height", 720))
-        pw = min(PREVIEW_WIDTH, w - w % 2)
-        ph = max(2, int(round(pw * h / w / 2)) * 2)
-        preview_doc = {"video": {"width": pw, "height": ph, "fps": str(sb.video.fps)}, "backend": "animatic",
-                       "encode": {"preset": PREVIEW_PRESET, "crf": 28}}
-        for key, value in preview_doc.items():
-            doc.data[key] = value
-        for s in doc.shots():
-            if hasattr(s, "pop"):
-                s.pop("backend", None)
-                s.pop("takes", None)
-        ptext = doc.text()
-        psb = self._studio_storyboard(_by_content(PREVIEW_STORYBOARD, ptext), ptext)
-        digest = hashlib.sha256(ptext.encode()).hexdigest()[:16]
+        from ..reel.preview import preview_storyboard
+
+        self.check(text, name)
+        psb = self._studio_storyboard(_by_content(PREVIEW_STORYBOARD, text), text)
+        digest = hashlib.sha256(f"{PREVIEW_VERSION}\n{text}".encode()).hexdigest()[:16]
         out = self.project.state_dir / "previews" / f"preview-{digest}.mp4"
-        plan_doc = songreel.plan(psb).to_dict()
+        plan_doc = songreel.plan(preview_storyboard(psb)).to_dict()
         if not out.exists():
             out.parent.mkdir(parents=True, exist_ok=True)
-            songreel.render(psb, out, force=True)
+            songreel.render(psb, out, force=True, preview=True)
         shots = [{"shot": s["index"] + 1, "start": s["start"], "end": s["end"], "prompt": s["prompt"]}
                  for s in plan_doc["shots"]]
         start, end = 0.0, float(plan_doc["duration"])
