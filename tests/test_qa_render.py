@@ -99,6 +99,28 @@ def test_a_rerender_reuses_the_measures_of_unchanged_shots(song_120, tmp_path, m
     assert edited.report["qa"]["shots"] == fresh.report["qa"]["shots"]
 
 
+def test_store_gc_removes_the_measures_of_removed_clips_only(song_120, tmp_path, monkeypatch):
+    import songreel
+    from songreel import reel
+    from songreel.qa import score as score_mod
+
+    sb = _film(tmp_path, song_120)
+    songreel.render(sb, tmp_path / "a.mp4")
+    sb.write_text(sb.read_text().replace("a woman walking in the rain", "a woman walking in the snow"))
+    songreel.render(sb, tmp_path / "b.mp4")
+    qa_dir = sb.parent / ".songreel" / "qa"
+    assert len(list(qa_dir.glob("*.json"))) == 4  # shot 2 measured twice: the rain take and the snow take
+    (qa_dir / "0123456789abcdef0123456789abcdef.json").write_text('{"frames": 3}')  # an older format
+    dry = reel.gc_store(sb.parent, dry_run=True)
+    assert dry["measures"]["removed"] == 2 and len(list(qa_dir.glob("*.json"))) == 5
+    done = reel.gc_store(sb.parent)
+    assert done["measures"] == {"removed": 2, "kept": 3, "bytes": dry["measures"]["bytes"]}
+    assert done["measures"]["bytes"] > 0 and len(list(qa_dir.glob("*.json"))) == 3
+    monkeypatch.setattr(score_mod, "measure_shot", lambda *a, **k: pytest.fail("measured again"))
+    again = songreel.render(sb, tmp_path / "c.mp4")
+    assert again.report["qa"]["measured_while_assembling"] == 0 and len(again.report["qa"]["shots"]) == 3
+
+
 def test_review_prints_the_worst_and_draws_the_flags(song_120, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 

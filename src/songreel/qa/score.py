@@ -111,17 +111,27 @@ def _kept_measures(cache_dir, key: str):
         doc = json.loads((cache_dir / f"{key}.json").read_text())
     except (OSError, ValueError):
         return None
-    return doc if isinstance(doc, dict) else None
+    m = doc.get("measures") if isinstance(doc, dict) else None
+    return m if isinstance(m, dict) else None
 
 
-def _keep_measures(cache_dir, key: str, m: dict) -> None:
+def measured_clips(shot, clips, next_clips=None) -> list:
+    """The clip keys a shot's measures were taken from (the next shot's too where it runs into it):
+    once any of them is gone from the store, the measures can never be asked for again."""
+    keys = [c.key for c in clips]
+    if shot.spec.last_frame == "next":
+        keys += [c.key for c in next_clips or ()]
+    return sorted(set(keys))
+
+
+def _keep_measures(cache_dir, key: str, m: dict, clip_keys) -> None:
     import json
 
     from ..fileio import atomic_write_bytes
 
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(cache_dir / f"{key}.json", json.dumps(m).encode())
+        atomic_write_bytes(cache_dir / f"{key}.json", json.dumps({"clips": list(clip_keys), "measures": m}).encode())
     except OSError:  # a read-only store only costs measuring again next time
         pass
 
@@ -232,7 +242,7 @@ def score_edit(edit, *, identity: bool = True, progress: Progress | None = None,
             if m is None:
                 m = measure_shot(plan, shot, clips, flow=flow, width=width, next_clips=nxt)
             if cache_dir and key:
-                _keep_measures(Path(cache_dir), key, m)
+                _keep_measures(Path(cache_dir), key, m, measured_clips(shot, clips, nxt))
         return m
 
     shots = []

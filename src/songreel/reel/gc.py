@@ -1,5 +1,5 @@
-"""Store maintenance: which clips and film chunks the storyboards in a folder refer to, and removing the
-rest."""
+"""Store maintenance: which clips, film chunks and report-card measures the storyboards in a folder
+refer to, and removing the rest."""
 
 from __future__ import annotations
 
@@ -57,11 +57,12 @@ def referenced_keys(storyboard) -> set:
 
 def gc_store(folder: Path, *, dry_run: bool = False) -> dict:
     """Remove from ``folder/.songreel`` what no storyboard in ``folder`` (nor its lock file) refers to:
-    clips, their frames, and the film chunks no storyboard's latest render used (:func:`gc_chunks`).
+    clips, their frames, the film chunks no storyboard's latest render used (:func:`gc_chunks`) and
+    the report-card measures of clips removed (:func:`gc_measures`).
 
     Returns the clip store's answer (``clips``, ``frames``, ``temps``, ``orphans``, ``tails``), with
-    ``chunks`` (see :func:`gc_chunks`), ``storyboards``, ``kept`` (clip keys kept) and ``bytes`` (all
-    freed, chunks included).
+    ``chunks`` (see :func:`gc_chunks`), ``measures`` (see :func:`gc_measures`), ``storyboards``,
+    ``kept`` (clip keys kept) and ``bytes`` (all freed, chunks and measures included).
 
     Refuses (nothing is removed) when a storyboard there cannot be loaded and planned, since what it
     refers to cannot be known.
@@ -92,8 +93,46 @@ def gc_store(folder: Path, *, dry_run: bool = False) -> dict:
     result["storyboards"] = [p.name for p in boards]
     result["kept"] = len(keep)
     result["chunks"] = gc_chunks(root / "chunks", {p.name for p in boards}, dry_run=dry_run)
-    result["bytes"] += result["chunks"]["bytes"]
+    result["measures"] = gc_measures(root / "qa", keep, dry_run=dry_run)
+    result["bytes"] += result["chunks"]["bytes"] + result["measures"]["bytes"]
     return result
+
+
+def gc_measures(root: Path, keep: set, *, dry_run: bool = False) -> dict:
+    """Remove the report-card measures kept under ``root`` (``<project>/.songreel/qa``) that were taken
+    from a clip not in ``keep``: that clip is gone from the store, so they can never be asked for again.
+
+    Measures in an older format (they name no clips; a render measures again rather than read them)
+    and temps of writers that died go too.
+
+    Returns
+    -------
+    dict
+        ``removed`` and ``kept`` (how many measures), ``bytes`` (freed, or that would be).
+    """
+    import json
+
+    from ..fileio import TEMP_RE, pid_alive, remove_files
+
+    if not Path(root).is_dir():
+        return {"removed": 0, "kept": 0, "bytes": 0}
+    victims, kept = [], 0
+    for p in Path(root).iterdir():
+        if (m := TEMP_RE.match(p.name)) is not None:
+            if not pid_alive(int(m.group(1))):
+                victims.append(p)
+            continue
+        if p.suffix != ".json":
+            continue
+        try:
+            clips = json.loads(p.read_text()).get("clips")
+        except (OSError, ValueError, AttributeError):
+            clips = None
+        if isinstance(clips, list) and set(clips) <= keep:
+            kept += 1
+        else:
+            victims.append(p)
+    return {"removed": len(victims), "kept": kept, "bytes": remove_files(victims, dry_run=dry_run)}
 
 
 def gc_chunks(root: Path, storyboards: set, *, dry_run: bool = False) -> dict:
