@@ -99,7 +99,7 @@ def test_a_rerender_reuses_the_measures_of_unchanged_shots(song_120, tmp_path, m
     assert edited.report["qa"]["shots"] == fresh.report["qa"]["shots"]
 
 
-def test_store_gc_removes_the_measures_of_removed_clips_only(song_120, tmp_path, monkeypatch):
+def test_store_gc_removes_the_measures_of_removed_clips_and_analyses_no_storyboard_reads(song_120, tmp_path, monkeypatch):
     import songreel
     from songreel import reel
     from songreel.qa import score as score_mod
@@ -111,11 +111,15 @@ def test_store_gc_removes_the_measures_of_removed_clips_only(song_120, tmp_path,
     qa_dir = sb.parent / ".songreel" / "qa"
     assert len(list(qa_dir.glob("*.json"))) == 4  # shot 2 measured twice: the rain take and the snow take
     (qa_dir / "0123456789abcdef0123456789abcdef.json").write_text('{"frames": 3}')  # an older format
+    analyses = sb.parent / ".songreel" / "analysis"
+    (own,) = analyses.glob("analysis-*.json")
+    (analyses / "analysis-0123456789abcdef0123456789abcdef.json").write_text("{}")  # another song's
     dry = reel.gc_store(sb.parent, dry_run=True)
     assert dry["measures"]["removed"] == 2 and len(list(qa_dir.glob("*.json"))) == 5
     done = reel.gc_store(sb.parent)
     assert done["measures"] == {"removed": 2, "kept": 3, "bytes": dry["measures"]["bytes"]}
     assert done["measures"]["bytes"] > 0 and len(list(qa_dir.glob("*.json"))) == 3
+    assert done["analyses"] == {"removed": 1, "kept": 1, "bytes": 2} and list(analyses.iterdir()) == [own]
     monkeypatch.setattr(score_mod, "measure_shot", lambda *a, **k: pytest.fail("measured again"))
     again = songreel.render(sb, tmp_path / "c.mp4")
     assert again.report["qa"]["measured_while_assembling"] == 0 and len(again.report["qa"]["shots"]) == 3

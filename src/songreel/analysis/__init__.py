@@ -169,6 +169,12 @@ def cache_key(audio_hash: str, **options) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def cache_name(audio_hash: str, **options) -> str:
+    """File name, inside a cache folder, of the cached analysis of a song (by its sha256) with these
+    options (see :func:`cache_key`)."""
+    return f"analysis-{cache_key(audio_hash, **options)[:32]}.json"
+
+
 def analyze_file(path, *, cache_dir: Path | str | None = None, **options) -> Analysis:
     """Decode ``path`` and analyse it, with an optional on-disk JSON cache.
 
@@ -205,8 +211,7 @@ def analyze_file(path, *, cache_dir: Path | str | None = None, **options) -> Ana
     if cache_dir is not None:
         if not path.is_file():
             raise MissingFileError(f"song: {path}: no such file")
-        key = cache_key(file_sha256(path), **options)
-        cache_file = Path(cache_dir) / f"analysis-{key[:32]}.json"
+        cache_file = Path(cache_dir) / cache_name(file_sha256(path), **options)
         if cache_file.is_file():
             try:
                 cached = Analysis.from_json(cache_file.read_text())

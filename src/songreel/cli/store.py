@@ -2,8 +2,8 @@
 
 ``songreel store info [PATH]`` shows its size, clips, hits and remembered throughput;
 ``songreel store gc [PATH] [--dry-run]`` removes what no storyboard in that folder refers to (clips,
-the encoded film chunks that no storyboard's latest render was made from, and the report-card
-measures of the clips removed).
+the encoded film chunks that no storyboard's latest render was made from, the report-card measures
+of the clips removed, and the song analyses no storyboard reads).
 PATH is a storyboard or its folder (default: the current folder). Mounted by the main CLI.
 """
 
@@ -60,15 +60,19 @@ def info(path: Optional[Path] = typer.Argument(None, help="A storyboard or its f
 def gc(path: Optional[Path] = typer.Argument(None, help="A storyboard or its folder (default: here)."),
        dry_run: bool = typer.Option(False, "--dry-run", "-n", help="List what would be removed; remove nothing.")):
     """Remove clips and frames that no storyboard in the folder (nor its lock file) refers to, film
-    chunks that no storyboard's latest render used, and the report-card measures of removed clips."""
+    chunks that no storyboard's latest render used, the report-card measures of removed clips and song
+    analyses no storyboard reads."""
     import songreel
 
     r = run(lambda: songreel.clean_store(path if path is not None else Path.cwd(), dry_run=dry_run))
     verb = "would remove" if dry_run else "removed"
     chunks = r.get("chunks") or {"chunks": [], "temps": [], "kept": 0}
     measures = r.get("measures") or {"removed": 0, "kept": 0}
+    analyses = r.get("analyses") or {"removed": 0, "kept": 0}
     temps = len(r["temps"]) + len(r["orphans"]) + len(chunks["temps"])
+    # one line per fact, never wrapped mid-sentence by the console (scripts grep these)
     out_console.print(f"{verb} {len(r['clips'])} clips, {len(r['frames'])} frames, {len(chunks['chunks'])} film "
-                      f"chunks, {measures['removed']} report-card measures, {temps} temp/orphan files "
-                      f"({_size(r['bytes'])}); kept {r['kept']} clips and {chunks['kept']} film chunks used by "
-                      f"{', '.join(r['storyboards']) or 'no storyboard'}")
+                      f"chunks, {measures['removed']} report-card measures, {analyses['removed']} song analyses, "
+                      f"{temps} temp/orphan files ({_size(r['bytes'])})", soft_wrap=True)
+    out_console.print(f"kept {r['kept']} clips and {chunks['kept']} film chunks used by "
+                      f"{', '.join(r['storyboards']) or 'no storyboard'}", soft_wrap=True)

@@ -1,5 +1,5 @@
-"""Store maintenance: which clips, film chunks and report-card measures the storyboards in a folder
-refer to, and removing the rest."""
+"""Store maintenance: which clips, film chunks, report-card measures and song analyses the storyboards
+in a folder refer to, and removing the rest."""
 
 from __future__ import annotations
 
@@ -57,12 +57,13 @@ def referenced_keys(storyboard) -> set:
 
 def gc_store(folder: Path, *, dry_run: bool = False) -> dict:
     """Remove from ``folder/.songreel`` what no storyboard in ``folder`` (nor its lock file) refers to:
-    clips, their frames, the film chunks no storyboard's latest render used (:func:`gc_chunks`) and
-    the report-card measures of clips removed (:func:`gc_measures`).
+    clips, their frames, the film chunks no storyboard's latest render used (:func:`gc_chunks`),
+    the report-card measures of clips removed (:func:`gc_measures`) and the song analyses no
+    storyboard reads (:func:`gc_analyses`).
 
     Returns the clip store's answer (``clips``, ``frames``, ``temps``, ``orphans``, ``tails``), with
-    ``chunks`` (see :func:`gc_chunks`), ``measures`` (see :func:`gc_measures`), ``storyboards``,
-    ``kept`` (clip keys kept) and ``bytes`` (all freed, chunks and measures included).
+    ``chunks`` (see :func:`gc_chunks`), ``measures`` (:func:`gc_measures`), ``analyses``
+    (:func:`gc_analyses`), ``storyboards``, ``kept`` (clip keys kept) and ``bytes`` (all freed).
 
     Refuses (nothing is removed) when a storyboard there cannot be loaded and planned, since what it
     refers to cannot be known.
@@ -79,10 +80,12 @@ def gc_store(folder: Path, *, dry_run: bool = False) -> dict:
     if not (root / "clips").is_dir():
         raise InputError(f"{folder}: no songreel store here (expected {root}/); nothing to clean")
     keep: set = set()
+    analyses: set = set()
     boards = store_storyboards(folder)
     for p in boards:
         try:
             keep |= referenced_keys(p)
+            analyses |= referenced_analyses(p)
         except SongreelError as e:
             raise InputError(f"store gc: {p.name} cannot be planned, so its clips cannot be told apart; nothing "
                              f"was removed (fix it or move it away first): {e}") from None
@@ -94,8 +97,49 @@ def gc_store(folder: Path, *, dry_run: bool = False) -> dict:
     result["kept"] = len(keep)
     result["chunks"] = gc_chunks(root / "chunks", {p.name for p in boards}, dry_run=dry_run)
     result["measures"] = gc_measures(root / "qa", keep, dry_run=dry_run)
-    result["bytes"] += result["chunks"]["bytes"] + result["measures"]["bytes"]
+    result["analyses"] = gc_analyses(root / "analysis", analyses, dry_run=dry_run)
+    result["bytes"] += result["chunks"]["bytes"] + result["measures"]["bytes"] + result["analyses"]["bytes"]
     return result
+
+
+def referenced_analyses(storyboard) -> set:
+    """File names of the cached analyses a storyboard reads (its song with its analysis options)."""
+    from ..analysis import cache_name
+    from ..ingest.audio import file_sha256
+    from .project import analysis_options
+
+    sb = load(storyboard)
+    if not Path(sb.song).is_file():
+        return set()
+    return {cache_name(file_sha256(sb.song), **analysis_options(sb))}
+
+
+def gc_analyses(root: Path, keep: set, *, dry_run: bool = False) -> dict:
+    """Remove the cached song analyses under ``root`` (``<project>/.songreel/analysis``) whose file name
+    is not in ``keep``: no storyboard there reads them (another song, other options, an older
+    analyser). Temps of writers that died go too. Analyses are caches: one removed is made again, in
+    seconds, when asked for.
+
+    Returns
+    -------
+    dict
+        ``removed`` and ``kept`` (how many analyses), ``bytes`` (freed, or that would be).
+    """
+    from ..fileio import TEMP_RE, pid_alive, remove_files
+
+    if not Path(root).is_dir():
+        return {"removed": 0, "kept": 0, "bytes": 0}
+    victims, kept = [], 0
+    for p in Path(root).iterdir():
+        if (m := TEMP_RE.match(p.name)) is not None:
+            if not pid_alive(int(m.group(1))):
+                victims.append(p)
+        elif p.name.startswith("analysis-") and p.suffix == ".json":
+            if p.name in keep:
+                kept += 1
+            else:
+                victims.append(p)
+    return {"removed": len(victims), "kept": kept, "bytes": remove_files(victims, dry_run=dry_run)}
 
 
 def gc_measures(root: Path, keep: set, *, dry_run: bool = False) -> dict:
