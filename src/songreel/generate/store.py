@@ -8,6 +8,8 @@ Layout::
       frames/<sha>.png       lossless conditioning frames (last frame, keyframes) and tails (a clip's
                              final frames stacked top to bottom in one PNG; older stores: .npy)
       analysis/<hash>.json   cached song analyses
+      qa/<key>.json          report-card measures of a shot, naming the clips they were taken from
+      chunks/                encoded film chunks and the renders made from them (assemble/chunks.py)
       shots.sqlite           the shot-state journal (WAL): generations and hits per clip, shot states
       throughput.json        measured seconds of work per second of clip, per backend (for the ETA)
 
