@@ -114,6 +114,26 @@ def referenced_analyses(storyboard) -> set:
     return {cache_name(file_sha256(sb.song), **analysis_options(sb))}
 
 
+def _sweep_json(root: Path, wanted, *, dry_run: bool) -> dict:
+    """Remove the ``*.json`` files under ``root`` for which ``wanted(path)`` is false, and the temps of
+    writers that died; ``removed``, ``kept`` and ``bytes`` (freed, or that would be)."""
+    from ..fileio import TEMP_RE, pid_alive, remove_files
+
+    if not Path(root).is_dir():
+        return {"removed": 0, "kept": 0, "bytes": 0}
+    victims, kept = [], 0
+    for p in Path(root).iterdir():
+        if (m := TEMP_RE.match(p.name)) is not None:
+            if not pid_alive(int(m.group(1))):
+                victims.append(p)
+        elif p.suffix == ".json":
+            if wanted(p):
+                kept += 1
+            else:
+                victims.append(p)
+    return {"removed": len(victims), "kept": kept, "bytes": remove_files(victims, dry_run=dry_run)}
+
+
 def gc_analyses(root: Path, keep: set, *, dry_run: bool = False) -> dict:
     """Remove the cached song analyses under ``root`` (``<project>/.songreel/analysis``) whose file name
     is not in ``keep``: no storyboard there reads them (another song, other options, an older
@@ -125,21 +145,7 @@ def gc_analyses(root: Path, keep: set, *, dry_run: bool = False) -> dict:
     dict
         ``removed`` and ``kept`` (how many analyses), ``bytes`` (freed, or that would be).
     """
-    from ..fileio import TEMP_RE, pid_alive, remove_files
-
-    if not Path(root).is_dir():
-        return {"removed": 0, "kept": 0, "bytes": 0}
-    victims, kept = [], 0
-    for p in Path(root).iterdir():
-        if (m := TEMP_RE.match(p.name)) is not None:
-            if not pid_alive(int(m.group(1))):
-                victims.append(p)
-        elif p.name.startswith("analysis-") and p.suffix == ".json":
-            if p.name in keep:
-                kept += 1
-            else:
-                victims.append(p)
-    return {"removed": len(victims), "kept": kept, "bytes": remove_files(victims, dry_run=dry_run)}
+    return _sweep_json(root, lambda p: p.name in keep, dry_run=dry_run)
 
 
 def gc_measures(root: Path, keep: set, *, dry_run: bool = False) -> dict:
@@ -156,27 +162,14 @@ def gc_measures(root: Path, keep: set, *, dry_run: bool = False) -> dict:
     """
     import json
 
-    from ..fileio import TEMP_RE, pid_alive, remove_files
-
-    if not Path(root).is_dir():
-        return {"removed": 0, "kept": 0, "bytes": 0}
-    victims, kept = [], 0
-    for p in Path(root).iterdir():
-        if (m := TEMP_RE.match(p.name)) is not None:
-            if not pid_alive(int(m.group(1))):
-                victims.append(p)
-            continue
-        if p.suffix != ".json":
-            continue
+    def wanted(p: Path) -> bool:
         try:
             clips = json.loads(p.read_text()).get("clips")
         except (OSError, ValueError, AttributeError):
-            clips = None
-        if isinstance(clips, list) and set(clips) <= keep:
-            kept += 1
-        else:
-            victims.append(p)
-    return {"removed": len(victims), "kept": kept, "bytes": remove_files(victims, dry_run=dry_run)}
+            return False
+        return isinstance(clips, list) and set(clips) <= keep
+
+    return _sweep_json(root, wanted, dry_run=dry_run)
 
 
 def gc_chunks(root: Path, storyboards: set, *, dry_run: bool = False) -> dict:
