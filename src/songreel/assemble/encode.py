@@ -19,7 +19,30 @@ MP4_COPY_CODECS = {"aac", "mp3", "mp3float", "alac"}
 CODECS = {"h264": "libx264", "h265": "libx265"}
 
 
-class Output:
+class _WithSong:
+    """What an MP4 written with the song alongside shares: finishing the song, closing, giving up."""
+
+    container: Any
+    _audio: Optional[_AudioFeed]
+
+    def _finish(self, audio: Optional[_AudioFeed]) -> None:
+        if audio is not None:
+            audio.feed_until(float("inf"))
+            audio.flush()
+        self.container.close()
+
+    def abort(self) -> None:
+        try:
+            self.container.close()
+        except Exception:
+            pass
+
+    @property
+    def audio_mode(self) -> str:
+        return self._audio.mode if self._audio is not None else "none"
+
+
+class Output(_WithSong):
     """An MP4 being written: one video stream fed frame by frame, the song muxed alongside."""
 
     def __init__(self, path: Path, width: int, height: int, fps: Fraction, encode: EncodeSpec,
@@ -76,23 +99,10 @@ class Output:
     def close(self) -> None:
         for packet in self.video.encode():
             self.container.mux(packet)
-        if self._audio is not None:
-            self._audio.feed_until(float("inf"))
-            self._audio.flush()
-        self.container.close()
-
-    def abort(self) -> None:
-        try:
-            self.container.close()
-        except Exception:
-            pass
-
-    @property
-    def audio_mode(self) -> str:
-        return self._audio.mode if self._audio is not None else "none"
+        self._finish(self._audio)
 
 
-class Joiner:
+class Joiner(_WithSong):
     """The film from encoded chunks: each chunk's video packets copied in order, their timestamps
     offset by the chunk's first frame, the song muxed alongside (once, never cut).
 
@@ -154,20 +164,7 @@ class Joiner:
         self._feed().feed_until(float(self.frames / self.fps) + 0.5)
 
     def close(self) -> None:
-        audio = self._feed()
-        audio.feed_until(float("inf"))
-        audio.flush()
-        self.container.close()
-
-    def abort(self) -> None:
-        try:
-            self.container.close()
-        except Exception:
-            pass
-
-    @property
-    def audio_mode(self) -> str:
-        return self._audio.mode if self._audio is not None else "none"
+        self._finish(self._feed())
 
 
 class _AudioFeed:
