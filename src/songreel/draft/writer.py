@@ -150,7 +150,7 @@ def publish(path: Path, text: str, *, force: bool = False) -> Path:
     OutputError
         The path exists (without ``force``), is a folder, or its folder is missing or read-only.
     """
-    from ..fileio import atomic_write_bytes, fsync_dir, temp_path
+    from ..fileio import atomic_write_bytes, fsync_dir, temp_path, write_synced
 
     path = Path(path)
     parent = path.resolve().parent
@@ -168,10 +168,7 @@ def publish(path: Path, text: str, *, force: bool = False) -> Path:
         return path
     tmp = temp_path(path)
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        write_synced(tmp, data)
         try:
             os.link(tmp, path)
         except FileExistsError:
