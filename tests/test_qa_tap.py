@@ -169,7 +169,8 @@ def test_retakes_still_score_before_the_film_is_encoded(song_120, tmp_path, reta
     res = songreel.render(sb, tmp_path / "out.mp4", retake_worst=retake)
     qa = res.report["qa"]
     assert len(qa["shots"]) == 2
-    assert ("measured_while_assembling" in qa) == (retake == 0)
+    assert qa["measured_while_assembling"] == (2 if retake == 0 else 0)
+    assert songreel.Report.read(res.report_path).qa.measured_while_assembling == qa["measured_while_assembling"]
 
 
 def test_a_card_that_fails_after_the_film_is_written_keeps_the_film_and_its_report(song_120, tmp_path, monkeypatch):

@@ -491,8 +491,9 @@ def clean_store(folder: Union[str, "os.PathLike[str]"], *, dry_run: bool = False
     dict
         ``clips``, ``frames``, ``temps``, ``orphans`` (what was, or with ``dry_run`` would be, removed),
         ``chunks`` (the encoded film chunks no storyboard's latest render, nor a render whose file is
-        still there, uses: ``chunks``, ``records``, ``temps``, ``kept``, ``bytes``), ``bytes`` (all of
-        it), ``kept``, ``storyboards``.
+        still there, uses: ``chunks``, ``records``, ``temps``, ``kept``, ``bytes``), ``measures`` (the
+        report-card measures of removed clips) and ``analyses`` (song analyses no storyboard reads),
+        each ``removed``, ``kept``, ``bytes``; ``bytes`` (all of it), ``kept``, ``storyboards``.
     """
     from .reel import gc_store
 

@@ -239,11 +239,15 @@ def score_edit(edit, *, identity: bool = True, progress: Progress | None = None,
         m = _kept_measures(Path(cache_dir), key) if cache_dir and key else None
         if m is None:
             m = (taken or {}).get(shot.index)
-            if m is None:
+            if m is not None:
+                from_assembly.append(shot.index)
+            else:
                 m = measure_shot(plan, shot, clips, flow=flow, width=width, next_clips=nxt)
             if cache_dir and key:
                 _keep_measures(Path(cache_dir), key, m, measured_clips(shot, clips, nxt))
         return m
+
+    from_assembly: list = []
 
     shots = []
     # shots are measured independently, each decoding its own clips (decoding and numpy release the
@@ -255,4 +259,5 @@ def score_edit(edit, *, identity: bool = True, progress: Progress | None = None,
                                     embedder=embedder, flow=flow, width=width, measures=m))
             if progress:
                 progress.advance("qa", shot.index + 1, len(plan.shots), shot.name)
-    return QAReport(shots=tuple(shots), worst=worst_first(shots), notes=tuple(notes), seconds=time.monotonic() - t0)
+    return QAReport(shots=tuple(shots), worst=worst_first(shots), notes=tuple(notes), seconds=time.monotonic() - t0,
+                    measured_while_assembling=len(from_assembly))

@@ -184,11 +184,11 @@ def render(storyboard, out, *, force: bool = False, progress: Optional[Progress]
     if taps is not None:
         t_qa = time.monotonic()
         try:  # the film is written: a card that cannot be made must not cost the user its report
-            taken = taps.measures()
-            _, qa_sections = score_and_retake(sb, edit, progress=progress, stop=stop, taken=taken)
-            qa_sections["qa"]["measured_while_assembling"] = len(taken)
+            _, qa_sections = score_and_retake(sb, edit, progress=progress, stop=stop, taken=taps.measures())
         except SongreelError as e:
-            qa_sections = {"qa": {"shots": [], "worst": [], "notes": [f"no report card: {e}"]}}
+            from ..schema.qa import QAReport
+
+            qa_sections = {"qa": QAReport(shots=(), notes=(f"no report card: {e}",)).to_dict()}
         timing["qa_s"] = time.monotonic() - t_qa
     if eta is not None:
         eta.assembled(timing["assembly_s"])

@@ -73,6 +73,8 @@ class QAReport:
         Time spent scoring.
     sheet : Path, optional
         The review contact sheet, when one was drawn.
+    measured_while_assembling : int
+        Shots measured from the frames the render's assembly decoded (no second decode of their clips).
     """
 
     shots: tuple
@@ -80,6 +82,7 @@ class QAReport:
     notes: tuple = ()
     seconds: float = 0.0
     sheet: Any | None = None
+    measured_while_assembling: int = 0
 
     def shot(self, number: int) -> ShotQA | None:
         """The card of shot ``number`` (1-based), or None."""
@@ -87,13 +90,14 @@ class QAReport:
 
     def to_dict(self) -> dict:
         return {"shots": [s.to_dict() for s in self.shots], "worst": list(self.worst), "notes": list(self.notes),
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "measured_while_assembling": self.measured_while_assembling}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> QAReport:
         return cls(shots=tuple(ShotQA.from_dict(s) for s in d.get("shots", ())),
                    worst=tuple(int(k) for k in d.get("worst", ())), notes=tuple(d.get("notes", ())),
-                   seconds=float(d.get("seconds", 0.0)))
+                   seconds=float(d.get("seconds", 0.0)),
+                   measured_while_assembling=int(d.get("measured_while_assembling", 0)))
 
 
 def worst_first(shots) -> tuple:
